@@ -525,40 +525,42 @@ def load_corpus_time_machine(max_tokens=-1):
     return corpus, vocab
 
 
+def heldout_split(text, fraction=VALID_FRACTION):
+    """Split a book's character stream into (first 90%, last 10%) by default."""
+    cut = len(text) - int(len(text) * fraction)
+    return text[:cut], text[cut:]
+
+
 def load_books(books, max_tokens=-1, valid_book="time_machine",
                valid_fraction=VALID_FRACTION):
-    """Training tokens from several books, validated on one fixed stretch.
+    """Training tokens from several books, each with its own held-out tail.
 
-    Each book is preprocessed as in the book; the last ``valid_fraction`` of
-    ``valid_book`` is held out and never trained on, whichever books are used,
-    so runs with different training sets are compared on the same text.  The
-    books are joined in the given order; ``max_tokens`` cuts the result.
-    Returns (train tokens, vocab, held-out tokens)."""
+    Every book is preprocessed as in the book and split: its last
+    ``valid_fraction`` is held out and never trained on.  The training parts
+    are joined in the given order and ``max_tokens`` cuts the result.  The
+    tail of ``valid_book`` is *the* validation text, the same stretch whichever
+    books are trained on, so runs are comparable.
+
+    Returns ``(train tokens, vocab, held-out tokens of valid_book,
+    {book: held-out tokens} for every book named)``."""
     if isinstance(books, str):
         books = [books]
     if not books:
         raise ValueError("books is empty; name at least one corpus, e.g. "
                          "['time_machine']")
-    texts = {name: char_text(name) for name in dict.fromkeys(books + [valid_book])}
-    held_out = ""
-    parts = []
-    for name in books:
-        text = texts[name]
-        if name == valid_book:
-            cut = len(text) - int(len(text) * valid_fraction)
-            text, held_out = text[:cut], text[cut:]
-        parts.append(text)
-    if not held_out:
-        vt = texts[valid_book]
-        held_out = vt[len(vt) - int(len(vt) * valid_fraction):]
-    train_text = "".join(parts)
-    vocab = Vocab(train_text + held_out)
+    names = list(dict.fromkeys(list(books) + [valid_book]))
+    splits = {name: heldout_split(char_text(name), valid_fraction)
+              for name in names}
+    train_text = "".join(splits[name][0] for name in books)
+    vocab = Vocab(train_text + "".join(tail for _, tail in splits.values()))
     train = vocab.encode_text(train_text)
-    valid = vocab.encode_text(held_out)
-    max_tokens, valid = _quick_caps(max_tokens, valid)
+    tails = {name: vocab.encode_text(tail) for name, (_, tail) in splits.items()}
+    max_tokens, _ = _quick_caps(max_tokens, tails[valid_book])
+    if config.quick_mode():
+        tails = {k: v[:config.QUICK_MAX_VALID_TOKENS] for k, v in tails.items()}
     if max_tokens > 0:
         train = train[:max_tokens]
-    return train, vocab, valid
+    return train, vocab, tails[valid_book], tails
 
 
 def valid_batches(corpus, batch_size, num_steps):
