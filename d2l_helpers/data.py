@@ -289,8 +289,10 @@ _NON_LETTERS = re.compile("[^A-Za-z]+")
 
 def read_lines(name="time_machine"):
     """The book's preprocessing: letters only, lower case, one entry per line."""
-    return [_NON_LETTERS.sub(" ", line).strip().lower()
-            for line in read_text(name).split("\n")]
+    lines = read_text(name).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # like readlines(): a final newline ends the last line
+    return [_NON_LETTERS.sub(" ", line).strip().lower() for line in lines]
 
 
 def read_time_machine():
