@@ -43,7 +43,8 @@ test-browser: install
 
 # Regenerate the lock after editing requirements/requirements.in.
 lock:
-	$(PYTHON) -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o $(LOCK) requirements/requirements.in
+	$(BIN)/python -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o $(LOCK) requirements/requirements.in
+	$(BIN)/python tools/sync_env.py
 
 book: install
 	$(BIN)/python tools/book.py --tab $(TAB)

@@ -262,10 +262,13 @@ def _download(c, path, progressbar):
 # Text
 # --------------------------------------------------------------------------
 
-_START = re.compile(r"^\*\*\* ?START OF (THE|THIS) PROJECT GUTENBERG.*$",
+_START = re.compile(r"^[ \t]*\*\*\* ?START OF (THE|THIS) PROJECT GUTENBERG.*$",
                     re.MULTILINE | re.IGNORECASE)
-_END = re.compile(r"^\*\*\* ?END OF (THE|THIS) PROJECT GUTENBERG.*$",
+_END = re.compile(r"^[ \t]*\*\*\* ?END OF (THE|THIS) PROJECT GUTENBERG.*$",
                   re.MULTILINE | re.IGNORECASE)
+# Older files also put "End of the Project Gutenberg EBook of ..." before the marker.
+_END_LINE = re.compile(r"^[ \t]*End of (the |this )?Project Gutenberg.*$",
+                       re.MULTILINE | re.IGNORECASE)
 
 
 def strip_gutenberg(text):
@@ -273,6 +276,9 @@ def strip_gutenberg(text):
     start, end = _START.search(text), _END.search(text)
     if start:
         text = text[start.end():end.start() if end else None]
+    tail = _END_LINE.search(text, max(0, len(text) - 2000))
+    if tail:
+        text = text[:tail.start()]
     return text
 
 
@@ -554,7 +560,9 @@ def load_books(books, max_tokens=-1, valid_book="time_machine",
     splits = {name: heldout_split(char_text(name), valid_fraction)
               for name in names}
     train_text = "".join(splits[name][0] for name in books)
-    vocab = Vocab(train_text + "".join(tail for _, tail in splits.values()))
+    # One vocabulary for every mix of books: the book's, from The Time Machine
+    # (after preprocessing every book uses the same 26 letters and space).
+    vocab = Vocab(char_text("time_machine"))
     train = vocab.encode_text(train_text)
     tails = {name: vocab.encode_text(tail) for name, (_, tail) in splits.items()}
     max_tokens, _ = _quick_caps(max_tokens, tails[valid_book])

@@ -1,0 +1,112 @@
+"""The #@tab input transformer, the %tab magic and D2L_TAB/D2L_QUICK checks."""
+import importlib
+import sys
+
+import pytest
+from IPython.testing.globalipapp import start_ipython
+
+from d2l_helpers import config, tab
+
+
+@pytest.fixture(scope="module")
+def _shell():
+    return start_ipython()
+
+
+@pytest.fixture
+def ip(_shell, monkeypatch):
+    monkeypatch.setattr(tab, "_ran", set())
+    _shell.run_line_magic("load_ext", "d2l_helpers.tab")
+    yield _shell
+    _shell.run_line_magic("unload_ext", "d2l_helpers.tab")
+
+
+def run(ip, code):
+    result = ip.run_cell(code)
+    return result
+
+
+def test_matching_and_all_cells_run_other_tab_is_skipped(ip, capsys):
+    run(ip, "#@tab all\nx_all = 1")
+    run(ip, "#@tab pytorch\nx_torch = 2")
+    run(ip, "#@tab mxnet\nx_mx = 3")
+    assert ip.user_ns["x_all"] == 1 and ip.user_ns["x_torch"] == 2
+    assert "x_mx" not in ip.user_ns
+    out = capsys.readouterr().out
+    assert "[#@tab mxnet] cell skipped: the active tab is pytorch" in out
+    assert out.count("skipped") == 1
+
+
+def test_cells_without_marker_run(ip):
+    run(ip, "y_plain = 5")
+    assert ip.user_ns["y_plain"] == 5
+
+
+def test_unknown_marker_is_an_error_listing_valid_tabs(ip):
+    result = run(ip, "#@tab tensorflow\nz = 1")
+    assert isinstance(result.error_in_exec, tab.TabError)
+    msg = str(result.error_in_exec)
+    assert "tensorflow" in msg and "pytorch, mxnet, all" in msg
+    assert "z" not in ip.user_ns
+
+
+def test_tab_magic_switches_and_warns_to_restart(ip, capsys, monkeypatch):
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    run(ip, "#@tab pytorch\nq = 1")
+    ip.run_line_magic("tab", "mxnet")
+    out = capsys.readouterr().out
+    assert "restart the kernel" in out and "pytorch cells already ran" in out
+    assert config.active_tab() == "mxnet"
+    run(ip, "#@tab mxnet\nran_mx = True")
+    assert ip.user_ns["ran_mx"] is True
+
+
+def test_tab_magic_without_other_cells_does_not_warn(ip, capsys, monkeypatch):
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    ip.run_line_magic("tab", "mxnet")
+    out = capsys.readouterr().out
+    assert "Active tab: mxnet" in out and "restart" not in out
+
+
+def test_tab_magic_rejects_unknown_name(ip):
+    with pytest.raises(config.ConfigError, match="valid tabs are: pytorch, mxnet"):
+        ip.run_line_magic("tab", "jax")
+
+
+def test_unknown_D2L_TAB_fails_at_load(monkeypatch):
+    monkeypatch.setenv("D2L_TAB", "tf")
+    with pytest.raises(config.ConfigError, match="unknown D2L_TAB value 'tf'.*pytorch, mxnet"):
+        config.active_tab()
+    shell = start_ipython()
+    with pytest.raises(config.ConfigError):
+        tab.load_ipython_extension(shell)
+
+
+def test_mxnet_selected_but_missing_names_the_install(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mxnet" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install mxnet==1\.9\.1"):
+        tab.set_tab("mxnet")
+
+
+def test_importing_mxnet_module_without_mxnet_gives_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mxnet", None)  # makes `import mxnet` fail
+    monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
+    with pytest.raises(ImportError, match=r"mxnet==1\.9\.1 with numpy<1\.24.*make lab"):
+        importlib.import_module("d2l_helpers.mxnet")
+    monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("YES", True),
+                                            ("0", False), ("", False), ("off", False)])
+def test_quick_mode_values(monkeypatch, value, expected):
+    monkeypatch.setenv("D2L_QUICK", value)
+    assert config.quick_mode() is expected
+
+
+@pytest.mark.parametrize("value", ["2", "maybe", "quick"])
+def test_quick_mode_rejects_unclear_values(monkeypatch, value):
+    monkeypatch.setenv("D2L_QUICK", value)
+    with pytest.raises(config.ConfigError, match="neither true nor false"):
+        config.quick_mode()
