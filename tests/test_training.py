@@ -1,0 +1,215 @@
+"""train_ch8 beyond the book: checks, history, quick mode, divergence and
+Ctrl-C handling, device fallback and prediction input, in both frameworks."""
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+
+from d2l_helpers import config, results, training
+
+
+# ------------------------------------------------------------ helpers
+
+def torch_setup(hidden=16, max_tokens=1500):
+    import torch
+    from torch import nn
+    from d2l_helpers import torch as d2l
+    torch.manual_seed(0)
+    random.seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(4, 10, max_tokens=max_tokens)
+    net = d2l.RNNModel(nn.GRU(len(vocab), hidden), len(vocab))
+    return d2l, net, train_iter, vocab
+
+
+def mx_setup(hidden=16, max_tokens=1500):
+    import mxnet as mx
+    from mxnet.gluon import rnn
+    from d2l_helpers import mxnet as d2l
+    mx.random.seed(0)
+    random.seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(4, 10, max_tokens=max_tokens)
+    net = d2l.RNNModel(rnn.GRU(hidden), len(vocab))
+    return d2l, net, train_iter, vocab
+
+
+SETUPS = {"torch": torch_setup, "mxnet": mx_setup}
+
+
+def params_np(fw, net):
+    if fw == "torch":
+        return [p.detach().numpy().copy() for p in net.parameters()]
+    return [p.data().asnumpy().copy() for p in net.collect_params().values()]
+
+
+class Trap:
+    """Wraps a model's forward: after `after` training steps it poisons the output
+    with nan, or raises KeyboardInterrupt, and remembers the weights then."""
+
+    def __init__(self, fw, net, after, action):
+        self.fw, self.net, self.after, self.action = fw, net, after, action
+        self.calls, self.weights_then = 0, None
+        self.orig = net.forward
+        net.forward = self
+
+    def _training(self):
+        if self.fw == "torch":
+            import torch
+            return torch.is_grad_enabled()
+        from mxnet import autograd
+        return autograd.is_recording()
+
+    def __call__(self, X, state):
+        out, state = self.orig(X, state)
+        if not self._training():     # validation, prediction, initialisation
+            return out, state
+        self.calls += 1
+        if self.calls > self.after:
+            if self.weights_then is None:
+                self.weights_then = params_np(self.fw, self.net)
+            if self.action == "interrupt" and self.calls == self.after + 1:
+                raise KeyboardInterrupt  # once, like one press of Ctrl-C
+            out = out * float("nan")
+        return out, state
+
+
+def device(fw):
+    return "cpu" if fw == "torch" else __import__("mxnet").npx.cpu()
+
+
+# ------------------------------------------------------------ bad hyper-parameters
+
+@pytest.mark.parametrize("lr", [0, -1, float("nan")])
+def test_bad_lr_states_the_number(lr):
+    d2l, net, it, vocab = torch_setup()
+    with pytest.raises(ValueError, match=f"lr={lr!r} must be a positive"):
+        d2l.train_ch8(net, it, vocab, lr, 1, "cpu")
+
+
+@pytest.mark.parametrize("epochs", [-1, 2.5])
+def test_bad_num_epochs_states_the_number(epochs):
+    d2l, net, it, vocab = torch_setup()
+    with pytest.raises(ValueError, match=f"num_epochs={epochs!r}"):
+        d2l.train_ch8(net, it, vocab, 1, epochs, "cpu")
+
+
+# ------------------------------------------------------------ history and output
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_history_records_every_epoch_and_validation(fw, capsys):
+    d2l, net, it, vocab = SETUPS[fw]()
+    h = d2l.train_ch8(net, it, vocab, 1, 4, device(fw), valid_every=2)
+    assert h.epoch == [1, 2, 3, 4]
+    assert len(h.train_ppl) == len(h.tokens_per_sec) == len(h.wall_time) == 4
+    assert math.isnan(h.valid_ppl[0]) and math.isnan(h.valid_ppl[2])
+    assert 1 < h.valid_ppl[1] < 40 and 1 < h.valid_ppl[3] < 40
+    assert h.train_ppl[-1] < h.train_ppl[0]
+    assert h.tokens_seen[-1] == 4 * len(it) * 4 * 10
+    assert h.wall_time == sorted(h.wall_time) and h.device.startswith("CPU: ")
+    out = capsys.readouterr().out
+    assert f"perplexity {h.final_train_ppl:.1f}," in out and "tokens/sec on cpu" in out
+    assert "validation perplexity" in out
+    assert set(h.samples) == {"time traveller", "traveller"}
+    assert h.samples["traveller"].startswith("traveller") and len(h.samples["traveller"]) == 59
+    s = h.summary()
+    assert s["framework"] == ("pytorch" if fw == "torch" else "mxnet") and s["epochs"] == 4
+    json.loads(h.to_json())
+
+
+def test_quick_mode_caps_epochs_with_a_banner(monkeypatch, capsys):
+    monkeypatch.setenv("D2L_QUICK", "1")
+    monkeypatch.setattr(config, "_banners_shown", set())
+    monkeypatch.setattr(config, "QUICK_MAX_EPOCHS", 2)
+    d2l, net, it, vocab = torch_setup()
+    h = d2l.train_ch8(net, it, vocab, 1, 500, "cpu")
+    assert h.epoch == [1, 2]
+    assert "[quick mode] train_ch8: 500 epochs cut to 2" in capsys.readouterr().out
+
+
+def test_results_are_recorded_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "out" / "results.json"
+    monkeypatch.setenv("D2L_RESULTS", str(path))
+    d2l, net, it, vocab = torch_setup()
+    h = d2l.train_ch8(net, it, vocab, 1, 1, "cpu")
+    results.record("test/run", h, note="x")
+    results.record("test/run", h, note="y")      # same key + tab: replaced
+    results.record("test/other", {"final_train_ppl": 3.0})
+    runs = results.load(path)
+    assert [r["key"] for r in runs] == ["test/run", "test/other"]
+    assert runs[0]["note"] == "y" and runs[0]["tab"] == "pytorch"
+    assert list(path.parent.iterdir()) == [path]  # no temporary files left
+
+
+# ------------------------------------------------------------ divergence and Ctrl-C
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_nan_loss_stops_with_history_and_last_good_weights(fw, capsys):
+    d2l, net, it, vocab = SETUPS[fw]()
+    steps = len(it)
+    trap = Trap(fw, net, after=steps + 3, action="nan")   # blows up inside epoch 2
+    h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
+    assert h.epoch == [1]
+    assert "epoch 2" in h.stopped and "lower lr" in h.stopped
+    assert "nan/inf in epoch 2" in capsys.readouterr().out
+    after = params_np(fw, net)
+    assert all(np.isfinite(p).all() for p in after)
+    for a, b in zip(after, trap.weights_then):  # no update after the first bad step
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_keyboard_interrupt_keeps_model_and_history_of_finished_epochs(fw, capsys):
+    d2l, net, it, vocab = SETUPS[fw]()
+    steps = len(it)
+    trap = Trap(fw, net, after=2 * steps + 2, action="interrupt")  # inside epoch 3
+    h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
+    assert h.epoch == [1, 2]
+    assert "interrupted during epoch 3" in h.stopped
+    assert "history after epoch 2" in capsys.readouterr().out
+    # weights_then was taken after 2 updates of epoch 3; the model went back
+    # to the end of epoch 2, so it must differ from that...
+    after = params_np(fw, net)
+    assert any(not np.array_equal(a, b) for a, b in zip(after, trap.weights_then))
+    # ...and equal a fresh run stopped cleanly after 2 epochs.
+    d2l2, net2, it2, vocab2 = SETUPS[fw]()
+    d2l2.train_ch8(net2, it2, vocab2, 1, 2, device(fw))
+    for a, b in zip(after, params_np(fw, net2)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------ devices and prediction
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_try_gpu_beyond_count_falls_back_to_cpu_once(fw, capsys):
+    from d2l_helpers import devices
+    d2l = SETUPS[fw]()[0]
+    devices._told.discard(("try_gpu", 7))
+    assert "cpu" in str(d2l.try_gpu(7))
+    assert "cpu" in str(d2l.try_gpu(7))
+    assert capsys.readouterr().out.count("try_gpu(7): no GPU 7 found") == 1
+    assert len(d2l.try_all_gpus()) >= 1
+    assert d2l.describe_device(d2l.try_gpu(7)).startswith("CPU: ")
+
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_predict_rejects_empty_prefix_and_warns_on_unknown_chars(fw):
+    from d2l_helpers import data
+    d2l, net, it, vocab = SETUPS[fw]()
+    d2l.train_ch8(net, it, vocab, 1, 1, device(fw))
+    with pytest.raises(ValueError, match="prefix=''"):
+        d2l.predict_ch8("", 10, net, vocab, device(fw))
+    data._warned_unknown.clear()
+    with pytest.warns(UserWarning, match=r"outside the vocabulary \('!T'\).*<unk>"):
+        out = d2l.predict_ch8("Time!", 5, net, vocab, device(fw))
+    assert out.startswith("<unk>ime<unk>") and len(out) == len("<unk>ime<unk>") + 5
+
+
+def test_plot_histories_draws_one_line_per_run():
+    d2l, net, it, vocab = torch_setup()
+    h1 = d2l.train_ch8(net, it, vocab, 1, 2, "cpu", valid_every=1, label="a")
+    h2 = d2l.train_ch8(net, it, vocab, 1, 2, "cpu", valid_every=1, label="b")
+    p = d2l.plot_histories([h1, h2], metric="both", xaxis="tokens")
+    assert len(p.fig.axes[0].get_lines()) == 4
+    assert p._repr_svg_().lstrip().startswith("<?xml")
+    assert "<svg" in h1.plot()._repr_svg_()
