@@ -1,0 +1,154 @@
+"""Benchmark: this project's train_ch8 against the reference d2l 0.17.6 one.
+
+Same device, model (the chapter's 2-layer LSTM, 256 hidden units), data
+(the first 10,000 characters of The Time Machine, batch 32 x 35), lr and
+epochs; the two loops run alternately, ``--repeats`` times each, so that
+machine noise hits both.  Prints a table and a last line with the speedup.
+
+    python tools/bench.py                       # both frameworks, CPU or GPU 0
+    python tools/bench.py --tab pytorch --epochs 500 --repeats 1
+    python tools/bench.py --scaling             # tokens/s vs corpus size and depth
+
+Numbers are wall-clock times of whole train_ch8 calls, including our
+validation passes (the reference has none), so the comparison is fair to
+the reference.
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _reference(tab):
+    import importlib
+    from d2l_helpers import data
+    ref = importlib.import_module("d2l.torch" if tab == "pytorch" else "d2l.mxnet")
+    path = str(data.fetch("time_machine"))
+    ref.download = lambda name, cache_dir=None: path  # offline, same bytes
+    return ref
+
+
+def build(tab, lib, num_layers=2, num_hiddens=256, vocab_size=28, seed=0):
+    """The chapter's model, built with `lib` (ours or the reference)."""
+    random.seed(seed)
+    if tab == "pytorch":
+        import torch
+        from torch import nn
+        torch.manual_seed(seed)
+        layer = nn.LSTM(vocab_size, num_hiddens, num_layers)
+        return lib.RNNModel(layer, vocab_size).to(lib.try_gpu())
+    import mxnet as mx
+    from mxnet.gluon import rnn
+    mx.random.seed(seed)
+    return lib.RNNModel(rnn.LSTM(num_hiddens, num_layers), vocab_size)
+
+
+def run_once(tab, lib, epochs, lr=2, max_tokens=10000, num_layers=2, ours=True,
+             books=None):
+    """Wall time, tokens/s and final perplexity of one train_ch8 call."""
+    if books:
+        train_iter, vocab = lib.load_data_books(32, 35, books, max_tokens=max_tokens)
+    else:
+        train_iter, vocab = lib.load_data_time_machine(32, 35, max_tokens=max_tokens)
+    net = build(tab, lib, num_layers)
+    device = lib.try_gpu()
+    tokens = sum(X.size if tab == "mxnet" else X.numel() for X, _ in train_iter) * epochs
+    out = io.StringIO()
+    random.seed(1)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out):
+        result = lib.train_ch8(net, train_iter, vocab, lr, epochs, device)
+    wall = time.perf_counter() - start
+    if ours:
+        ppl = result.final_train_ppl
+    else:
+        ppl = float(out.getvalue().split("perplexity ")[-1].split(",")[0])
+    return {"wall_s": wall, "tokens_per_s": tokens / wall, "ppl": ppl,
+            "device": str(device)}
+
+
+def compare(tab, epochs, repeats):
+    from d2l_helpers import devices
+    ours = __import__(f"d2l_helpers.{'torch' if tab == 'pytorch' else 'mxnet'}",
+                      fromlist=["x"])
+    ref = _reference(tab)
+    rows = {"d2l 0.17.6": [], "d2l_helpers": []}
+    for _ in range(repeats):  # alternate, so noise hits both
+        rows["d2l 0.17.6"].append(run_once(tab, ref, epochs, ours=False))
+        rows["d2l_helpers"].append(run_once(tab, ours, epochs, ours=True))
+    device = devices.describe_device(rows["d2l_helpers"][0]["device"])
+    print(f"\n{tab}: chapter LSTM (2 x 256), 10,000 chars, batch 32 x 35, lr 2, "
+          f"{epochs} epochs, {repeats} alternating runs each, on {device}")
+    print(f"| loop | wall time (s) | tokens/s | final train perplexity |")
+    print(f"| --- | --- | --- | --- |")
+    summary = {}
+    for name, runs in rows.items():
+        wall = statistics.median(r["wall_s"] for r in runs)
+        tps = statistics.median(r["tokens_per_s"] for r in runs)
+        ppl = statistics.median(r["ppl"] for r in runs)
+        summary[name] = (wall, tps, ppl)
+        print(f"| {name} | {wall:.1f} | {tps:,.0f} | {ppl:.2f} |")
+    ratio = summary["d2l 0.17.6"][0] / summary["d2l_helpers"][0]
+    return {"tab": tab, "device": device, "epochs": epochs, "repeats": repeats,
+            "ratio": ratio, "ref": summary["d2l 0.17.6"],
+            "ours": summary["d2l_helpers"]}
+
+
+def scaling(tab, epochs):
+    from d2l_helpers import data
+    ours = __import__(f"d2l_helpers.{'torch' if tab == 'pytorch' else 'mxnet'}",
+                      fromlist=["x"])
+    print(f"\n{tab}: tokens/s on the fast path vs corpus size (2 x 256 LSTM)")
+    print("| training characters | tokens/s | wall (s) |")
+    print("| --- | --- | --- |")
+    sizes = [10_000, 170_000, 1_000_000, -1]
+    out = []
+    for size in sizes:
+        # one epoch over the corpus, at least ~300k tokens of work
+        eps = epochs if size == 10_000 else 1
+        r = run_once(tab, ours, eps, max_tokens=size, books=list(data.CORPORA))
+        chars = size if size > 0 else "all 7 books"
+        print(f"| {chars} | {r['tokens_per_s']:,.0f} | {r['wall_s']:.1f} |")
+        out.append((size, r["tokens_per_s"]))
+    print(f"\n{tab}: tokens/s vs depth (10,000 characters, {epochs} epochs)")
+    print("| layers | tokens/s |")
+    print("| --- | --- |")
+    for layers in (1, 2, 4):
+        r = run_once(tab, ours, epochs, num_layers=layers)
+        print(f"| {layers} | {r['tokens_per_s']:,.0f} |")
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tab", choices=["pytorch", "mxnet", "both"], default="both")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--scaling", action="store_true")
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args()
+    os.environ.setdefault("D2L_QUICK", "0")
+    tabs = ["pytorch", "mxnet"] if a.tab == "both" else [a.tab]
+    results = [compare(t, a.epochs, a.repeats) for t in tabs]
+    if a.scaling:
+        for t in tabs:
+            scaling(t, a.epochs)
+    if a.json:
+        Path(a.json).write_text(json.dumps(results, indent=1))
+    print()
+    for r in results:
+        print(f"speedup {r['tab']}: {r['ratio']:.2f}x the d2l 0.17.6 train_ch8 "
+              f"wall time on {r['device']}")
+
+
+if __name__ == "__main__":
+    main()

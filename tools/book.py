@@ -1,0 +1,117 @@
+"""`make book`: execute every notebook at full scale under one tab.
+
+Writes, for ``--tab pytorch`` (or mxnet):
+
+* ``build/<tab>/<notebook>.ipynb`` -- the executed notebooks;
+* ``build/html/<tab>/<notebook>.html`` -- the same as HTML pages;
+* ``build/results.json`` -- every run the notebooks recorded with
+  ``d2l_helpers.results.record`` (perplexities, tokens/s, wall time, device,
+  library versions), plus one entry per notebook with its wall time.
+
+``--table`` prints the README's results table from ``build/results.json``
+(or the file given with ``--results``); ``--readme`` writes it into README.md
+between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
+
+    python tools/book.py --tab pytorch                 # all notebooks
+    python tools/book.py --tab mxnet --only 03 ex2     # names containing 03 or ex2
+    python tools/book.py --table --readme
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def notebooks(only=()):
+    paths = sorted((ROOT / "notebooks").glob("*.ipynb")) + \
+        sorted((ROOT / "notebooks" / "exercises").glob("*.ipynb"))
+    return [p for p in paths if not only or any(o in p.name for o in only)]
+
+
+def execute(path, tab, results):
+    import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from d2l_helpers import results as rec
+
+    os.environ.update(D2L_TAB=tab, D2L_QUICK="0", D2L_RESULTS=str(results))
+    nb = nbformat.read(path, as_version=4)
+    rel = path.relative_to(ROOT / "notebooks")
+    print(f"[book] {tab}: running {rel} ...", flush=True)
+    start = time.perf_counter()
+    ExecutePreprocessor(timeout=None, kernel_name="python3").preprocess(
+        nb, {"metadata": {"path": str(path.parent)}})
+    wall = time.perf_counter() - start
+    out = ROOT / "build" / tab / rel
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    page = ROOT / "build" / "html" / tab / rel.with_suffix(".html")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(html)
+    rec.record(f"notebook/{rel.stem}", {"wall_time_s": wall})
+    print(f"[book] {tab}: {rel} done in {wall / 60:.1f} min", flush=True)
+
+
+def _fmt(x, spec):
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
+
+
+def table(runs):
+    lines = ["| run | tab | train ppl | validation ppl (best) | tokens/s | wall time | device |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in runs:
+        if r["key"].startswith("notebook/") or r.get("quick_mode"):
+            continue
+        lines.append(
+            f"| {r['key']} | {r['tab']} | {_fmt(r.get('final_train_ppl'), '.2f')} "
+            f"| {_fmt(r.get('final_valid_ppl'), '.2f')} ({_fmt(r.get('best_valid_ppl'), '.2f')}) "
+            f"| {_fmt(r.get('tokens_per_sec'), ',.0f')} "
+            f"| {_fmt(r.get('wall_time_s', float('nan')) / 60, '.1f')} min "
+            f"| {r.get('device', '')} |")
+    walls = [r for r in runs if r["key"].startswith("notebook/")]
+    if walls:
+        lines += ["", "| notebook | tab | full-mode wall time |", "| --- | --- | --- |"]
+        lines += [f"| {r['key'][9:]} | {r['tab']} | {r['wall_time_s'] / 60:.1f} min |"
+                  for r in walls]
+    return "\n".join(lines)
+
+
+def write_readme(text):
+    readme = ROOT / "README.md"
+    src = readme.read_text()
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in src or end not in src:
+        sys.exit("README.md has no results markers")
+    head, rest = src.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
+    p.add_argument("--only", nargs="*", default=[])
+    p.add_argument("--results", default=str(ROOT / "build" / "results.json"))
+    p.add_argument("--table", action="store_true")
+    p.add_argument("--readme", action="store_true")
+    a = p.parse_args()
+    results = Path(a.results)
+    if not a.table:
+        for path in notebooks(a.only):
+            execute(path, a.tab, results)
+    runs = json.loads(results.read_text()) if results.exists() else []
+    text = table(runs)
+    print(text)
+    if a.readme:
+        write_readme(text)
+
+
+if __name__ == "__main__":
+    main()
