@@ -27,12 +27,12 @@ $(STAMP): $(LOCK) pyproject.toml
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install test-unit test-notebooks
 
 test-unit: install
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider --ignore=tests/browser tests
 
 test-notebooks: install
 	D2L_QUICK=1 D2L_TAB=pytorch $(NBVAL) $(NOTEBOOKS)

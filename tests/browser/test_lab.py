@@ -31,7 +31,10 @@ def lab(tmp_path_factory):
                     "(.ci/run does this)")
     port, token = _free_port(), "d2l-browser-test"
     work = tmp_path_factory.mktemp("lab")
-    env = dict(os.environ, D2L_QUICK="1", D2L_TAB="pytorch",
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import mirror_dir
+    env = dict(os.environ, D2L_QUICK="1", D2L_TAB="pytorch", D2L_DATA_MIRROR=str(mirror_dir()),
+               D2L_DATA_DIR=str(work / "cache"),
                JUPYTER_CONFIG_DIR=str(work / "config"),
                JUPYTER_RUNTIME_DIR=str(work / "runtime"))
     # The same command as `make lab`, made headless and bound to loopback.
@@ -39,7 +42,8 @@ def lab(tmp_path_factory):
         [sys.executable, "-m", "jupyter", "lab", "--notebook-dir=notebooks",
          "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", "--ServerApp.disable_check_xsrf=True",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        + (["--allow-root"] if os.geteuid() == 0 else []),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
