@@ -53,6 +53,12 @@ class History:
         return min(vals) if vals else float("nan")
 
     @property
+    def best_valid_epoch(self):
+        """The epoch with the lowest validation perplexity (0 if none)."""
+        pts = [(v, e) for e, v in zip(self.epoch, self.valid_ppl) if not math.isnan(v)]
+        return min(pts)[1] if pts else 0
+
+    @property
     def mean_tokens_per_sec(self):
         """Training tokens per second over the whole run (wall clock)."""
         if not self.wall_time:
@@ -67,6 +73,7 @@ class History:
                 "final_train_ppl": self.final_train_ppl,
                 "final_valid_ppl": self.final_valid_ppl,
                 "best_valid_ppl": self.best_valid_ppl,
+                "best_valid_epoch": self.best_valid_epoch,
                 "tokens_per_sec": self.mean_tokens_per_sec,
                 "wall_time_s": self.wall_time[-1] if self.wall_time else 0.0,
                 "stopped": self.stopped, "versions": self.versions,
@@ -131,7 +138,7 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
     live = plot.LivePlot(title=label or None)
     bar = _progress(num_epochs, label or f"train ({framework})")
     start, seen, speed = time.perf_counter(), 0, float("nan")
-    epoch = 0
+    epoch, saved = 0, None
     try:
         for epoch in range(1, num_epochs + 1):
             saved = snapshot()
@@ -161,7 +168,8 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
             bar.set_postfix(post, refresh=False)
             live.update(h)
     except KeyboardInterrupt:
-        restore(saved)
+        if saved is not None:
+            restore(saved)
         h.stopped = (f"interrupted during epoch {epoch}: kept the model and "
                      f"history after epoch {epoch - 1}")
         print(h.stopped)
@@ -173,8 +181,9 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
         print(f"perplexity {h.final_train_ppl:.1f}, {speed:.1f} tokens/sec on "
               f"{device}")
         if not math.isnan(h.final_valid_ppl):
-            print(f"validation perplexity {h.final_valid_ppl:.1f} "
-                  f"(held-out text, never trained on)")
+            print(f"validation perplexity {h.final_valid_ppl:.1f} on held-out text "
+                  f"(best {h.best_valid_ppl:.1f} at epoch {h.best_valid_epoch}); "
+                  f"{h.mean_tokens_per_sec:.1f} tokens/sec over the whole run")
     for p in prefixes:
         h.samples[p] = predict(p)
         print(h.samples[p])

@@ -3,14 +3,14 @@ import importlib
 import sys
 
 import pytest
-from IPython.testing.globalipapp import start_ipython
+from IPython.core.interactiveshell import InteractiveShell
 
 from d2l_helpers import config, tab
 
 
 @pytest.fixture(scope="module")
 def _shell():
-    return start_ipython()
+    return InteractiveShell.instance()
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_unknown_D2L_TAB_fails_at_load(monkeypatch):
     monkeypatch.setenv("D2L_TAB", "tf")
     with pytest.raises(config.ConfigError, match="unknown D2L_TAB value 'tf'.*pytorch, mxnet"):
         config.active_tab()
-    shell = start_ipython()
+    shell = InteractiveShell.instance()
     with pytest.raises(config.ConfigError):
         tab.load_ipython_extension(shell)
 
