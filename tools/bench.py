@@ -135,19 +135,37 @@ def main():
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--scaling", action="store_true")
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--readme", action="store_true",
+                   help="write the printed tables into README.md (bench markers)")
     a = p.parse_args()
     os.environ.setdefault("D2L_QUICK", "0")
     tabs = ["pytorch", "mxnet"] if a.tab == "both" else [a.tab]
-    results = [compare(t, a.epochs, a.repeats) for t in tabs]
-    if a.scaling:
-        for t in tabs:
-            scaling(t, a.epochs)
+    log = io.StringIO()
+
+    class Tee(io.TextIOBase):
+        def write(self, text):
+            log.write(text)
+            return sys.__stdout__.write(text)
+
+    with contextlib.redirect_stdout(Tee()):
+        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        results = [compare(t, a.epochs, a.repeats) for t in tabs]
+        if a.scaling:
+            for t in tabs:
+                scaling(t, a.epochs)
+        print()
+        for r in results:
+            print(f"speedup {r['tab']}: {r['ratio']:.2f}x the d2l 0.17.6 train_ch8 "
+                  f"wall time on {r['device']}")
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
-    print()
-    for r in results:
-        print(f"speedup {r['tab']}: {r['ratio']:.2f}x the d2l 0.17.6 train_ch8 "
-              f"wall time on {r['device']}")
+    if a.readme:
+        readme = ROOT / "README.md"
+        src = readme.read_text()
+        head, rest = src.split("<!-- bench:start -->", 1)
+        _, tail = rest.split("<!-- bench:end -->", 1)
+        readme.write_text(f"{head}<!-- bench:start -->\n{log.getvalue().strip()}\n"
+                          f"<!-- bench:end -->{tail}")
 
 
 if __name__ == "__main__":
