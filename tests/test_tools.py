@@ -1,0 +1,43 @@
+"""The command-line tools behind `make book` and `make bench`."""
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_results_table_lists_full_runs_only():
+    book = _load("book")
+    runs = [
+        {"key": "chapter/lstm-2layer", "tab": "pytorch", "final_train_ppl": 1.03,
+         "final_valid_ppl": 9.8, "best_valid_ppl": 7.1, "tokens_per_sec": 20123.4,
+         "wall_time_s": 300.0, "device": "CPU: X", "quick_mode": False},
+        {"key": "chapter/lstm-2layer", "tab": "mxnet", "final_train_ppl": 9.0,
+         "quick_mode": True},
+        {"key": "notebook/03-training-and-prediction", "tab": "pytorch", "wall_time_s": 330.0},
+    ]
+    text = book.table(runs)
+    assert "| chapter/lstm-2layer | pytorch | 1.03 | 9.80 (7.10) | 20,123 | 5.0 min | CPU: X |" in text
+    assert "mxnet" not in text                       # quick-mode runs are not results
+    assert "| 03-training-and-prediction | pytorch | 5.5 min |" in text
+
+
+def test_book_finds_every_notebook_in_order():
+    book = _load("book")
+    names = [p.name for p in book.notebooks()]
+    assert names[:3] == ["01-functional-dependencies.ipynb", "02-concise-implementation.ipynb",
+                         "03-training-and-prediction.ipynb"]
+    assert [p.name for p in book.notebooks(["02"])] == ["02-concise-implementation.ipynb"]
+
+
+def test_readme_has_the_markers_the_tools_write_between():
+    text = (ROOT / "README.md").read_text()
+    for marker in ("results", "bench"):
+        assert f"<!-- {marker}:start -->" in text and f"<!-- {marker}:end -->" in text
