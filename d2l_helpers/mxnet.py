@@ -8,6 +8,7 @@ with validation perplexity, one live plot, a progress bar, and one host sync
 per epoch instead of one per minibatch.
 """
 import math
+import os
 
 import numpy as _onp
 
@@ -338,4 +339,5 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device,
         predict=lambda prefix: predict_ch8(prefix, 50, net, vocab, device),
         snapshot=lambda: _snapshot(net), restore=lambda s: _restore(net, s),
         valid_every=valid_every, label=label,
-        versions={"mxnet": mx.__version__})
+        versions={"mxnet": mx.__version__,
+                  "threads": int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count()})

@@ -329,4 +329,4 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device,
         predict=lambda prefix: predict_ch8(prefix, 50, net, vocab, device),
         snapshot=lambda: _snapshot(net), restore=lambda s: _restore(net, s),
         valid_every=valid_every, label=label,
-        versions={"torch": torch.__version__})
+        versions={"torch": torch.__version__, "threads": torch.get_num_threads()})
