@@ -15,6 +15,7 @@ between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
     python tools/book.py --tab pytorch                 # all notebooks
     python tools/book.py --tab mxnet --only 03 ex2     # names containing 03 or ex2
     python tools/book.py --table --readme
+    python tools/book.py --table --merge build/a.json build/b.json  # combine runs
 """
 import argparse
 import json
@@ -101,8 +102,18 @@ def main():
     p.add_argument("--results", default=str(ROOT / "build" / "results.json"))
     p.add_argument("--table", action="store_true")
     p.add_argument("--readme", action="store_true")
+    p.add_argument("--merge", nargs="*", default=[],
+                   help="fold these results files into --results first")
     a = p.parse_args()
     results = Path(a.results)
+    if a.merge:
+        merged = json.loads(results.read_text()) if results.exists() else []
+        for extra in a.merge:
+            for run in json.loads(Path(extra).read_text()):
+                merged = [r for r in merged
+                          if (r["key"], r["tab"]) != (run["key"], run["tab"])] + [run]
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps(merged, indent=1))
     if not a.table:
         for path in notebooks(a.only):
             execute(path, a.tab, results)
