@@ -54,9 +54,11 @@ bench: install
 
 notebooks-zh: install
 	$(BIN)/python tools/nbtools.py split --lang zh --out build/zh $(NOTEBOOKS)
+	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
 
 notebooks-en: install
 	$(BIN)/python tools/nbtools.py split --lang en --out build/en $(NOTEBOOKS)
+	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
 
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
