@@ -105,7 +105,7 @@ def main():
     p.add_argument("--merge", nargs="*", default=[],
                    help="fold these results files into --results first")
     a = p.parse_args()
-    results = Path(a.results)
+    results = Path(a.results).resolve()  # the kernels run in notebooks/
     if a.merge:
         merged = json.loads(results.read_text()) if results.exists() else []
         for extra in a.merge:
