@@ -329,4 +329,5 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device,
         predict=lambda prefix: predict_ch8(prefix, 50, net, vocab, device),
         snapshot=lambda: _snapshot(net), restore=lambda s: _restore(net, s),
         valid_every=valid_every, label=label,
+        valid_tokens=0 if valid_corpus is None else len(valid_corpus),
         versions={"torch": torch.__version__, "threads": torch.get_num_threads()})

@@ -107,10 +107,19 @@ def effective_epochs(num_epochs):
     return num_epochs
 
 
-def default_valid_every(num_epochs):
-    """Validate about 20 times per run (every 25 epochs for the book's 500),
-    so that validation costs about 2% of the training time."""
-    return max(1, num_epochs // 20)
+VALID_SHARE = 0.05  # validation may cost about this share of the training time
+
+
+def default_valid_every(num_epochs, train_tokens=0, valid_tokens=0):
+    """How often to validate: about 20 times per run (every 25 epochs for the
+    book's 500), but never so often that validation costs more than ~5% of
+    training.  A forward pass costs about a third of a training step per
+    token, so validating ``valid_tokens`` every k epochs of ``train_tokens``
+    costs ``valid_tokens / (3 * k * train_tokens)`` of the training time."""
+    every = max(1, num_epochs // 20)
+    if train_tokens and valid_tokens:
+        every = max(every, math.ceil(valid_tokens / (3 * VALID_SHARE * train_tokens)))
+    return every
 
 
 def _progress(num_epochs, desc):
@@ -121,17 +130,17 @@ def _progress(num_epochs, desc):
 
 def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
         snapshot, restore, valid_every=None, label="", versions=None,
-        prefixes=("time traveller", "traveller")):
+        prefixes=("time traveller", "traveller"), valid_tokens=0):
     """Run the epochs and return a :class:`History`.
 
     ``train_epoch()`` returns ``(loss_sum, num_tokens)`` for one epoch with a
     single host sync; ``evaluate()`` returns validation perplexity or NaN;
     ``snapshot()``/``restore(s)`` save and restore the parameters so that an
-    interrupted epoch can be undone.
+    interrupted epoch can be undone.  The last epoch is always validated;
+    see :func:`default_valid_every` for the others.
     """
     check_hparams(lr, num_epochs)
     num_epochs = effective_epochs(num_epochs)
-    valid_every = valid_every or default_valid_every(num_epochs)
     h = History(device=describe_device(device), framework=framework,
                 label=label, lr=lr, versions=dict(versions or {},
                                                   python=platform.python_version()))
@@ -153,6 +162,8 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
                 break
             seen += n
             speed = n / max(dt, 1e-9)
+            if valid_every is None:  # now that an epoch's size is known
+                valid_every = default_valid_every(num_epochs, n, valid_tokens)
             due = epoch % valid_every == 0 or epoch == num_epochs
             valid = evaluate() if due else float("nan")
             h.epoch.append(epoch)

@@ -213,3 +213,14 @@ def test_plot_histories_draws_one_line_per_run():
     assert len(p.fig.axes[0].get_lines()) == 4
     assert p._repr_svg_().lstrip().startswith("<?xml")
     assert "<svg" in h1.plot()._repr_svg_()
+
+
+def test_validation_schedule_keeps_its_cost_small():
+    # the book's run: 20 validations, every 25 epochs
+    assert training.default_valid_every(500, 9_730, 17_058) == 25
+    # a short run on 10k characters: not every epoch, or validation (17k
+    # held-out tokens) would cost more than half of the training
+    every = training.default_valid_every(20, 9_730, 17_058)
+    assert every == 12 and 17_058 / (3 * every * 9_730) <= training.VALID_SHARE
+    # a big corpus: every epoch is cheap to validate
+    assert training.default_valid_every(2, 1_200_000, 17_058) == 1
