@@ -573,6 +573,28 @@ def load_books(books, max_tokens=-1, valid_book="time_machine",
     return train, vocab, tails[valid_book], tails
 
 
+def load_data_books(batch_size, num_steps, books, use_random_iter=False,
+                    max_tokens=-1, valid_book="time_machine", to_tensor=None):
+    """Like ``load_data_time_machine``, but trains on several books.
+
+    The last 10% of every book is held out; ``train_iter.valid_corpus`` is the
+    tail of ``valid_book`` and ``train_iter.valid_corpora`` maps each book to
+    its own tail (for per-book perplexity with ``evaluate_ppl``)."""
+    corpus, vocab, valid, tails = load_books(books, max_tokens, valid_book)
+    loader = make_loader(corpus, vocab, batch_size, num_steps,
+                         use_random_iter, valid, to_tensor)
+    loader.valid_corpora = tails
+    return loader, vocab
+
+
+def make_loader(corpus, vocab, batch_size, num_steps, use_random_iter=False,
+                valid_corpus=None, to_tensor=None):
+    """A book-style minibatch iterator over any token array."""
+    return SeqDataLoader(batch_size, num_steps, use_random_iter, -1,
+                         corpus=corpus, vocab=vocab, valid_corpus=valid_corpus,
+                         to_tensor=to_tensor)
+
+
 def valid_batches(corpus, batch_size, num_steps):
     """Deterministic minibatches covering held-out tokens once, in order.
 

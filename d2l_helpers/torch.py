@@ -65,25 +65,16 @@ def load_data_time_machine(batch_size, num_steps, use_random_iter=False,
 
 def load_data_books(batch_size, num_steps, books, use_random_iter=False,
                     max_tokens=-1, valid_book="time_machine"):
-    """Like ``load_data_time_machine``, but trains on several books.
-
-    The last 10% of every book is held out; ``train_iter.valid_corpus`` is the
-    tail of ``valid_book`` and ``train_iter.valid_corpora`` maps each book to
-    its own tail (for per-book perplexity with ``evaluate_ppl``)."""
-    corpus, vocab, valid, tails = _data.load_books(books, max_tokens,
-                                                   valid_book)
-    loader = make_loader(corpus, vocab, batch_size, num_steps,
-                         use_random_iter, valid)
-    loader.valid_corpora = tails
-    return loader, vocab
+    """Train on several books; see :func:`d2l_helpers.data.load_data_books`."""
+    return _data.load_data_books(batch_size, num_steps, books, use_random_iter,
+                                 max_tokens, valid_book, to_tensor=_to_tensor)
 
 
 def make_loader(corpus, vocab, batch_size, num_steps, use_random_iter=False,
                 valid_corpus=None):
     """A book-style minibatch iterator over any token array."""
-    return _data.SeqDataLoader(batch_size, num_steps, use_random_iter, -1,
-                               corpus=corpus, vocab=vocab,
-                               valid_corpus=valid_corpus, to_tensor=_to_tensor)
+    return _data.make_loader(corpus, vocab, batch_size, num_steps,
+                             use_random_iter, valid_corpus, to_tensor=_to_tensor)
 
 
 # ---------------------------------------------------------------- models
