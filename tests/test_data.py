@@ -264,3 +264,16 @@ def test_quick_mode_caps_data_with_one_banner(monkeypatch, capsys):
     data.load_books(data.WELLS)
     assert len(train) == 10_000 and len(valid) == 2_000
     assert capsys.readouterr().out.count("[quick mode]") == 1
+
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_load_data_books_gives_framework_tensors_and_per_book_tails(fw):
+    import importlib
+    d2l = importlib.import_module(f"d2l_helpers.{fw}")
+    it, vocab = d2l.load_data_books(4, 10, ["time_machine", "sherlock_holmes"], max_tokens=3000)
+    X, Y = next(iter(it))
+    assert tuple(X.shape) == (4, 10) and len(it.corpus) == 3000
+    assert sorted(it.valid_corpora) == ["sherlock_holmes", "time_machine"]
+    np.testing.assert_array_equal(it.valid_corpus, it.valid_corpora["time_machine"])
+    small = d2l.make_loader(it.corpus[:500], vocab, 2, 5)
+    assert len(list(small)) == len(small) > 0
