@@ -31,6 +31,11 @@ def lab(tmp_path_factory):
                     "(.ci/run does this)")
     port, token = _free_port(), "d2l-browser-test"
     work = tmp_path_factory.mktemp("lab")
+    # Serve a copy, so that JupyterLab's checkpoints and autosaves never touch
+    # the repository's clean notebooks.
+    shutil.copytree(ROOT / "notebooks", work / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "build"))
+    shutil.copytree(ROOT / "img", work / "img")
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import mirror_dir
     env = dict(os.environ, D2L_QUICK="1", D2L_TAB="pytorch", D2L_DATA_MIRROR=str(mirror_dir()),
@@ -39,7 +44,7 @@ def lab(tmp_path_factory):
                JUPYTER_RUNTIME_DIR=str(work / "runtime"))
     # The same command as `make lab`, made headless and bound to loopback.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--notebook-dir=notebooks",
+        [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={work / 'notebooks'}",
          "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", "--ServerApp.disable_check_xsrf=True",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
