@@ -15,10 +15,6 @@ from . import config, plot
 from .devices import describe_device
 
 
-class TrainingDiverged(RuntimeError):
-    """Raised by :func:`check_finite` style helpers; ``fit`` reports instead."""
-
-
 @dataclass
 class History:
     """What one call of ``train_ch8`` measured, epoch by epoch.
