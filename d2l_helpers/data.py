@@ -487,10 +487,10 @@ class SeqDataLoader:
 VALID_FRACTION = 0.1
 
 
-def split_holdout(tokens, fraction=VALID_FRACTION):
-    """Split a token array into (train, held-out tail)."""
-    cut = len(tokens) - int(len(tokens) * fraction)
-    return tokens[:cut], tokens[cut:]
+def heldout_split(text, fraction=VALID_FRACTION):
+    """Split a character stream or token array into (first 90%, last 10%)."""
+    cut = len(text) - int(len(text) * fraction)
+    return text[:cut], text[cut:]
 
 
 def load_corpus(name="time_machine", max_tokens=-1, valid_fraction=VALID_FRACTION):
@@ -503,22 +503,26 @@ def load_corpus(name="time_machine", max_tokens=-1, valid_fraction=VALID_FRACTIO
     text = char_text(name)
     vocab = Vocab(text)
     tokens = vocab.encode_text(text)
-    train, valid = split_holdout(tokens, valid_fraction)
-    max_tokens, valid = _quick_caps(max_tokens, valid)
+    train, valid = heldout_split(tokens, valid_fraction)
+    max_tokens, valid = _quick_max_tokens(max_tokens), _quick_valid(valid)
     if max_tokens > 0:
         train = train[:max_tokens]
     return train, vocab, valid
 
 
-def _quick_caps(max_tokens, valid):
-    if not config.quick_mode():
-        return max_tokens, valid
+def _quick_max_tokens(max_tokens):
+    """In quick mode, cut the training text (with a one-line banner)."""
     cap = config.QUICK_MAX_TOKENS
-    if max_tokens <= 0 or max_tokens > cap:
+    if config.quick_mode() and (max_tokens <= 0 or max_tokens > cap):
         config.quick_banner(f"data: training text cut to the first {cap:,} "
                             f"characters", key="data")
-        max_tokens = cap
-    return max_tokens, valid[:config.QUICK_MAX_VALID_TOKENS]
+        return cap
+    return max_tokens
+
+
+def _quick_valid(tokens):
+    """In quick mode, cut held-out text to its first QUICK_MAX_VALID_TOKENS."""
+    return tokens[:config.QUICK_MAX_VALID_TOKENS] if config.quick_mode() else tokens
 
 
 def load_corpus_time_machine(max_tokens=-1):
@@ -531,12 +535,6 @@ def load_corpus_time_machine(max_tokens=-1):
     if max_tokens > 0:
         corpus = corpus[:max_tokens]
     return corpus, vocab
-
-
-def heldout_split(text, fraction=VALID_FRACTION):
-    """Split a book's character stream into (first 90%, last 10%) by default."""
-    cut = len(text) - int(len(text) * fraction)
-    return text[:cut], text[cut:]
 
 
 def load_books(books, max_tokens=-1, valid_book="time_machine",
@@ -564,10 +562,9 @@ def load_books(books, max_tokens=-1, valid_book="time_machine",
     # (after preprocessing every book uses the same 26 letters and space).
     vocab = Vocab(char_text("time_machine"))
     train = vocab.encode_text(train_text)
-    tails = {name: vocab.encode_text(tail) for name, (_, tail) in splits.items()}
-    max_tokens, _ = _quick_caps(max_tokens, tails[valid_book])
-    if config.quick_mode():
-        tails = {k: v[:config.QUICK_MAX_VALID_TOKENS] for k, v in tails.items()}
+    tails = {name: _quick_valid(vocab.encode_text(tail))
+             for name, (_, tail) in splits.items()}
+    max_tokens = _quick_max_tokens(max_tokens)
     if max_tokens > 0:
         train = train[:max_tokens]
     return train, vocab, tails[valid_book], tails
