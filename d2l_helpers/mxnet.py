@@ -8,7 +8,6 @@ with validation perplexity, one live plot, a progress bar, and one host sync
 per epoch instead of one per minibatch.
 """
 import math
-import os
 
 import numpy as _onp
 
@@ -17,9 +16,13 @@ from . import training
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
-from .devices import describe_device, notice_once  # noqa: F401
+from .devices import (describe_device, keep_freed_memory_for_reuse,  # noqa: F401
+                      mxnet_cpu_threads, notice_once)
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
+
+CPU_THREADS = mxnet_cpu_threads()  # before MXNet is imported; see devices.py
+keep_freed_memory_for_reuse()  # fewer page faults per training step; see devices.py
 
 try:
     import mxnet as mx
@@ -170,17 +173,32 @@ def grad_clipping(net, theta):
             param.grad[:] *= theta / norm
 
 
-def _clip_and_guard(params, theta):
-    """Clipping without a host sync; a non-finite gradient becomes zero.
+def _clip_sgd(weights, grads, lr, theta):
+    """Gradient clipping then an SGD step, fused: no host sync, two operators.
 
-    Same result as :func:`grad_clipping` for finite gradients; see the torch
-    module for why a blown-up step is skipped rather than applied."""
-    grads = [p.grad for p in params]
-    norm = np.sqrt(sum((g ** 2).sum() for g in grads))
-    ok = np.isfinite(norm)
-    scale = np.where(norm > theta, theta / norm, np.ones_like(norm))
-    for g in grads:
-        g[:] = np.where(ok, g * scale, np.zeros_like(g))
+    The same mathematics as :func:`grad_clipping` followed by :func:`sgd`
+    (``w -= lr * min(1, theta / norm) * g``), without the book's per-array
+    Python loop: ``multi_sum_sq`` adds up the squares of all gradients in
+    one operator, and ``preloaded_multi_sgd_update`` updates every weight in
+    one more, reading the clipped learning rate from a device array so that
+    the norm never travels to Python.  A non-finite gradient makes the
+    weights non-finite; ``training.fit`` sees it in the epoch's loss and puts
+    back the weights from the end of the previous epoch."""
+    ws = [w.as_nd_ndarray() for w in weights]  # same memory, legacy API
+    gs = [g.as_nd_ndarray() for g in grads]
+    n = len(ws)
+    norm = mx.nd.sqrt(mx.nd.sum(mx.nd.multi_sum_sq(*gs, num_arrays=n)))
+    lr_clipped = lr * mx.nd.minimum(theta / norm, 1.0)  # shape (1,)
+    for i in range(0, n, _CHUNK):  # the operator takes a bounded count
+        w, g = ws[i:i + _CHUNK], gs[i:i + _CHUNK]
+        k = len(w)
+        lrs = mx.nd.broadcast_to(lr_clipped, (k,))
+        wds = mx.nd.zeros((k,), ctx=lrs.context)
+        pairs = [x for wg in zip(w, g) for x in wg]  # w0, g0, w1, g1, ...
+        mx.nd.preloaded_multi_sgd_update(*pairs, lrs, wds, num_weights=k, out=w)
+
+
+_CHUNK = 32
 
 
 def sgd(params, lr, batch_size):
@@ -240,19 +258,11 @@ def _epoch_fn(net, train_iter, lr, device, use_random_iter):
     """Build ``train_epoch()`` for :func:`training.fit`."""
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     _hybridize(net)
-    if isinstance(net, gluon.Block):
-        trainer = gluon.Trainer(net.collect_params(), "sgd",
-                                {"learning_rate": lr})
-
-        def step():
-            trainer.step(batch_size=1)  # the loss is a mean already
-    else:
-        def step():
-            sgd(net.params, lr, batch_size=1)
 
     def train_epoch():
         Xs, Ys = _epoch_batches(train_iter, device)
         params = _params(net)
+        grads = [p.grad for p in params]
         loss_sum = np.zeros((), ctx=device)
         state = None
         for i in range(Xs.shape[0]):
@@ -266,8 +276,7 @@ def _epoch_fn(net, train_iter, lr, device, use_random_iter):
                 y_hat, state = net(X, state)
                 l = loss(y_hat, y).mean()
             l.backward()
-            _clip_and_guard(params, 1)
-            step()
+            _clip_sgd(params, grads, lr, 1)  # the loss is a mean: batch_size 1
             loss_sum = loss_sum + l * y.size
         return float(loss_sum), Ys.size  # the epoch's one host sync
 
@@ -332,4 +341,4 @@ def train_ch8(net, train_iter, vocab, lr, num_epochs, device,
         valid_every=valid_every, label=label,
         valid_tokens=0 if valid_corpus is None else len(valid_corpus),
         versions={"mxnet": mx.__version__,
-                  "threads": int(os.environ.get("OMP_NUM_THREADS", 0)) or os.cpu_count()})
+                  "threads": CPU_THREADS})

@@ -6,12 +6,15 @@ section 9.3 uses.  Differences, all additions:
 * data comes through :mod:`d2l_helpers.data` (offline mirror, hash checks);
 * ``train_ch8`` returns a :class:`~d2l_helpers.training.History` with
   validation perplexity, draws one live plot and a progress bar, and trains
-  faster: each epoch's minibatches are copied to the device once, and the loss
-  is summed on the device, so there is one host sync per epoch, not per batch.
+  faster: each epoch's minibatches are copied to the device once, the loss
+  is summed on the device (one host sync per epoch, not per batch), clipping
+  and SGD are fused into a few multi-tensor kernels, and on a CUDA GPU the
+  whole training step is captured once as a CUDA graph and replayed.
 
 ``d2l_helpers/mxnet.py`` is the same file for MXNet; read them side by side.
 """
 import math
+import os
 import warnings
 
 import numpy as np
@@ -24,11 +27,12 @@ from . import training
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
-from .devices import describe_device, notice_once  # noqa: F401
+from .devices import describe_device, keep_freed_memory_for_reuse, notice_once  # noqa: F401
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
 
 FRAMEWORK = "pytorch"
+keep_freed_memory_for_reuse()  # fewer page faults per training step; see devices.py
 
 
 # ---------------------------------------------------------------- devices
@@ -176,18 +180,19 @@ def grad_clipping(net, theta):
             param.grad[:] *= theta / norm
 
 
-def _clip_and_guard(params, theta):
-    """Clipping without a host sync; a non-finite gradient becomes zero.
+def _clip_sgd(params, grads, lr, theta):
+    """Gradient clipping then an SGD step, fused: no host sync, four kernels.
 
-    Same result as :func:`grad_clipping` for finite gradients.  When the loss
-    has blown up, the update is skipped, so the model keeps its last good
-    weights while ``fit`` notices the nan at the end of the epoch."""
-    grads = [p.grad for p in params]
-    norm = torch.sqrt(sum(torch.sum(g ** 2) for g in grads))
-    ok = torch.isfinite(norm)
-    scale = torch.where(norm > theta, theta / norm, torch.ones_like(norm))
-    for g in grads:
-        g.copy_(torch.where(ok, g * scale, torch.zeros_like(g)))
+    The same mathematics as :func:`grad_clipping` followed by :func:`sgd`:
+    ``w -= lr * min(1, theta / norm) * g``.  The ``torch._foreach_*``
+    operators (the ones ``torch.optim`` uses inside) treat the whole list of
+    arrays in one launch, and the norm stays on the device.  A non-finite
+    gradient makes the weights non-finite; ``training.fit`` sees it in the
+    epoch's loss and puts back the weights from the end of the last epoch."""
+    with torch.no_grad():
+        norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+        torch._foreach_mul_(grads, torch.clamp(theta / norm, max=1.0))
+        torch._foreach_add_(params, grads, alpha=-lr)
 
 
 def sgd(params, lr, batch_size):
@@ -240,24 +245,125 @@ def _epoch_batches(train_iter, device):
     return X.to(device), Y.to(device)
 
 
-def _epoch_fn(net, train_iter, lr, device, use_random_iter):
-    """Build ``train_epoch()`` for :func:`training.fit`."""
-    loss = nn.CrossEntropyLoss()
-    params = _params(net)
-    if isinstance(net, nn.Module):
-        updater = torch.optim.SGD(params, lr)
-        step = updater.step
-        zero_grad = updater.zero_grad
-    else:
-        def step():
-            sgd(params, lr, batch_size=1)  # loss is a mean already
+def _train_step(net, params, lr):
+    """One training step as a function of (X, Y, state) -> (loss, new state).
 
-        def zero_grad():
-            for p in params:
-                if p.grad is not None:
-                    p.grad.zero_()
+    The state comes in without a gradient history and goes out detached, so
+    the step only reads its inputs: that is what lets CUDA capture it."""
+    loss = nn.CrossEntropyLoss()
+
+    def step(X, Y, state):
+        # X, Y: (batch_size, num_steps)
+        y_hat, state = net(X, state)  # y_hat: (num_steps * batch_size, vocab_size)
+        l = loss(y_hat, Y.T.reshape(-1))  # labels time-major, like y_hat
+        grads = torch.autograd.grad(l, params)
+        _clip_sgd(params, grads, lr, 1)  # the loss is a mean: batch_size 1
+        return l.detach(), _detach(state)
+
+    return step
+
+
+def _clone(state):
+    if isinstance(state, (tuple, list)):
+        return type(state)(s.clone() for s in state)
+    return state.clone()
+
+
+def _copy_into(dst, src):
+    for d, s in zip(dst if isinstance(dst, (tuple, list)) else [dst],
+                    src if isinstance(src, (tuple, list)) else [src]):
+        d.copy_(s)
+
+
+def _cuda_capture(fn):
+    """Record ``fn()`` as a CUDA graph; return (replay, the outputs of fn).
+
+    Warm-up runs go on a side stream first, as PyTorch requires; they change
+    the weights, which the caller puts back."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    return graph.replay, out
+
+
+class _GraphStep:
+    """A training step captured once and replayed for every minibatch.
+
+    A replay relaunches the recorded kernels on the same memory: no Python
+    and no launch overhead per kernel.  Inputs are copied into the recorded
+    buffers (``self.X``, ``self.Y``, ``self.state``); the loss and the new
+    state are read from the recorded outputs, which the next replay
+    overwrites."""
+
+    def __init__(self, step, X, Y, state, params, capture=_cuda_capture):
+        self.X, self.Y, self.state = X.clone(), Y.clone(), _clone(state)
+        self.step = step
+        saved = [p.detach().clone() for p in params]
+        self.replay, (self.loss, self.next_state) = capture(
+            lambda: step(self.X, self.Y, self.state))
+        with torch.no_grad():  # undo the updates made while capturing
+            for p, s in zip(params, saved):
+                p.copy_(s)
+
+    def __call__(self, X, Y, state):
+        if X.shape != self.X.shape:  # a minibatch of another shape: run eagerly
+            return self.step(X, Y, state)
+        self.X.copy_(X)
+        self.Y.copy_(Y)
+        _copy_into(self.state, state)
+        self.replay()
+        return self.loss, self.next_state
+
+
+def _graph_or_eager(step, X, Y, state, params, device, capture=_cuda_capture):
+    """The captured step if it can be built and gives the eager step's
+    result on a first minibatch; otherwise ``step`` itself, with a notice."""
+    if torch.device(device).type != "cuda" and capture is _cuda_capture:
+        return step  # CUDA graphs exist only on CUDA devices
+    if os.environ.get("D2L_CUDA_GRAPH", "1") == "0":
+        return step
+    saved = [p.detach().clone() for p in params]
+
+    def put_back():
+        with torch.no_grad():
+            for p, s in zip(params, saved):
+                p.copy_(s)
+
+    try:
+        graph = _GraphStep(step, X, Y, state, params, capture)
+        l_eager, _ = step(X, Y, _clone(state))  # the check: one step each way
+        w_eager = [p.detach().clone() for p in params]
+        put_back()
+        l_graph, _ = graph(X, Y, state)
+        same = torch.allclose(l_eager, l_graph, rtol=1e-4, atol=1e-6) and all(
+            torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+            for a, b in zip(w_eager, params))
+        put_back()
+        if not bool(same):
+            raise RuntimeError("the replayed step differs from the eager step")
+        return graph
+    except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
+        put_back()
+        notice_once("cuda-graph", f"train_ch8: CUDA graph capture not possible "
+                    f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                    f"training without it")
+        return step
+
+
+def _epoch_fn(net, train_iter, lr, device, use_random_iter, capture=_cuda_capture):
+    """Build ``train_epoch()`` for :func:`training.fit`."""
+    params = _params(net)
+    step = _train_step(net, params, lr)
+    runner = None  # the step to use: chosen at the first minibatch
 
     def train_epoch():
+        nonlocal runner
         Xs, Ys = _epoch_batches(train_iter, device)
         loss_sum = torch.zeros((), device=device)
         state = None
@@ -265,16 +371,10 @@ def _epoch_fn(net, train_iter, lr, device, use_random_iter):
             # X, Y: (batch_size, num_steps)
             if state is None or use_random_iter:
                 state = _begin_state(net, X.shape[0], device)
-            else:
-                state = _detach(state)  # keep the state, cut the gradient
-            y = Y.T.reshape(-1)  # (num_steps * batch_size,), time-major like y_hat
-            y_hat, state = net(X, state)
-            l = loss(y_hat, y).mean()
-            zero_grad()
-            l.backward()
-            _clip_and_guard(params, 1)
-            step()
-            loss_sum += l.detach() * y.numel()
+            if runner is None:
+                runner = _graph_or_eager(step, X, Y, state, params, device, capture)
+            l, state = runner(X, Y, state)  # state: kept, without its gradient
+            loss_sum += l * Y.numel()
         return float(loss_sum), Ys.numel()  # the epoch's one host sync
 
     return train_epoch

@@ -132,7 +132,8 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
     ``train_epoch()`` returns ``(loss_sum, num_tokens)`` for one epoch with a
     single host sync; ``evaluate()`` returns validation perplexity or NaN;
     ``snapshot()``/``restore(s)`` save and restore the parameters so that an
-    interrupted epoch can be undone.  The last epoch is always validated;
+    interrupted or diverged epoch can be undone (one copy per epoch, so the
+    training step itself needs no check for nan).  The last epoch is always validated;
     see :func:`default_valid_every` for the others.
     """
     check_hparams(lr, num_epochs)
@@ -151,9 +152,11 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
             loss_sum, n = train_epoch()
             dt = time.perf_counter() - t0
             if not math.isfinite(loss_sum):
+                restore(saved)  # the weights from the end of the last good epoch
                 h.stopped = (f"the loss became nan/inf in epoch {epoch}; "
-                             f"training stopped and the model keeps the weights "
-                             f"of its last good step. Try a lower lr than {lr}")
+                             f"training stopped and the model keeps its weights "
+                             f"from the end of epoch {epoch - 1}. Try a lower lr "
+                             f"than {lr}")
                 print(h.stopped)
                 break
             seen += n

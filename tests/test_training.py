@@ -144,18 +144,23 @@ def test_results_are_recorded_atomically(tmp_path, monkeypatch):
 # ------------------------------------------------------------ divergence and Ctrl-C
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_nan_loss_stops_with_history_and_last_good_weights(fw, capsys):
+def test_nan_loss_stops_with_history_and_last_good_epoch_weights(fw, capsys):
     d2l, net, it, vocab = SETUPS[fw]()
     steps = len(it)
-    trap = Trap(fw, net, after=steps + 3, action="nan")   # blows up inside epoch 2
+    Trap(fw, net, after=steps + 3, action="nan")   # blows up inside epoch 2
     h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
     assert h.epoch == [1]
     assert "epoch 2" in h.stopped and "lower lr" in h.stopped
-    assert "nan/inf in epoch 2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "nan/inf in epoch 2" in out and "end of epoch 1" in out
     after = params_np(fw, net)
     assert all(np.isfinite(p).all() for p in after)
-    for a, b in zip(after, trap.weights_then):  # no update after the first bad step
-        np.testing.assert_array_equal(a, b)
+    # The model went back to the end of epoch 1: the same weights as a
+    # fresh run stopped cleanly after one epoch.
+    d2l2, net2, it2, vocab2 = SETUPS[fw]()
+    d2l2.train_ch8(net2, it2, vocab2, 1, 1, device(fw))
+    for a, b in zip(after, params_np(fw, net2)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])

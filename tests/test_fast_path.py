@@ -1,0 +1,195 @@
+"""The fast training path: fused clipping + SGD, the captured (graph) step and
+its fallbacks, and the CPU settings the framework modules make at import.
+
+CUDA graphs need a CUDA GPU.  On the CPU these tests replace the capture with
+a stand-in that records the step function and re-runs it on the same input
+and output buffers, which is what a replay does; that checks everything of
+ours around the capture (static buffers, state carried between replays,
+weights put back after the warm-up, the self-check and the fallbacks)."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ------------------------------------------------------------ fused clip + SGD
+
+def _book_update(weights, grads, lr, theta):
+    """The book's grad_clipping followed by sgd, in float64 numpy."""
+    norm = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in grads))
+    scale = theta / norm if norm > theta else 1.0
+    return [w - lr * scale * g for w, g in zip(weights, grads)]
+
+
+def _arrays(n, big):
+    rng = np.random.default_rng(n)
+    shapes = [(7, 5), (5,), (3, 4, 2)] * (n // 3) + [(2,)] * (n % 3)
+    return ([rng.normal(size=s).astype(np.float32) for s in shapes],
+            [(rng.normal(size=s) * (3.0 if big else 0.01)).astype(np.float32)
+             for s in shapes])
+
+
+@pytest.mark.parametrize("big", [True, False], ids=["clipped", "not-clipped"])
+def test_torch_fused_clip_sgd_equals_book_update(big):
+    import torch
+    from d2l_helpers import torch as d2l
+    W, G = _arrays(10, big)
+    expected = _book_update(W, G, lr=0.5, theta=1.0)
+    params = [torch.tensor(w) for w in W]
+    d2l._clip_sgd(params, [torch.tensor(g) for g in G], 0.5, 1.0)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.numpy(), e, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [10, 70])  # 70: more arrays than one operator call takes
+@pytest.mark.parametrize("big", [True, False], ids=["clipped", "not-clipped"])
+def test_mxnet_fused_clip_sgd_equals_book_update(n, big):
+    from d2l_helpers import mxnet as d2l
+    from mxnet import np as mnp
+    W, G = _arrays(n, big)
+    expected = _book_update(W, G, lr=0.5, theta=1.0)
+    params = [mnp.array(w) for w in W]
+    d2l._clip_sgd(params, [mnp.array(g) for g in G], 0.5, 1.0)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.asnumpy(), e, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------ the captured step
+
+class FakeCapture:
+    """Stands in for ``torch.cuda.graph`` on the CPU: runs ``fn`` once while
+    "capturing" and, on replay, runs it again and writes its results into the
+    buffers returned at capture time, as a CUDA graph replay does."""
+
+    def __init__(self, fail=None, stale_inputs=False):
+        self.fail, self.stale_inputs, self.replays = fail, stale_inputs, 0
+
+    def __call__(self, fn):
+        import torch
+        if self.fail:
+            raise self.fail
+        loss, state = fn()
+        frozen = None
+
+        def replay():
+            nonlocal frozen
+            self.replays += 1
+            if self.stale_inputs:  # a broken capture: always the first result
+                frozen = frozen or (loss.clone(), state)
+                new_loss, new_state = frozen
+            else:
+                new_loss, new_state = fn()
+            loss.copy_(new_loss)
+            for dst, src in zip(_as_list(state), _as_list(new_state)):
+                dst.copy_(src)
+
+        return replay, (loss, state)
+
+
+def _as_list(state):
+    return list(state) if isinstance(state, (tuple, list)) else [state]
+
+
+def _train(epochs, capture=None, use_random_iter=False, layer="lstm"):
+    """Epoch losses and final weights of a small model, eager or captured."""
+    import random
+    import torch
+    from torch import nn
+    from d2l_helpers import torch as d2l
+    torch.manual_seed(0)
+    random.seed(0)
+    it, vocab = d2l.load_data_time_machine(4, 10, use_random_iter, max_tokens=1500)
+    rnn = (nn.LSTM if layer == "lstm" else nn.GRU)(len(vocab), 16)
+    net = d2l.RNNModel(rnn, len(vocab))
+    kwargs = {} if capture is None else {"capture": capture}
+    train_epoch = d2l._epoch_fn(net, it, 1.0, "cpu", use_random_iter, **kwargs)
+    losses = [train_epoch()[0] for _ in range(epochs)]
+    return losses, [p.detach().numpy().copy() for p in net.parameters()]
+
+
+@pytest.mark.parametrize("use_random_iter", [False, True], ids=["sequential", "random"])
+@pytest.mark.parametrize("layer", ["lstm", "gru"])
+def test_captured_step_trains_exactly_like_the_eager_step(use_random_iter, layer, capsys):
+    capture = FakeCapture()
+    losses, weights = _train(3, capture, use_random_iter, layer)
+    ref_losses, ref_weights = _train(3, None, use_random_iter, layer)
+    assert capture.replays > 3 * 10  # the replayed step really did the training
+    assert "not possible" not in capsys.readouterr().out
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-6)
+    for a, b in zip(weights, ref_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("capture", [
+    FakeCapture(fail=RuntimeError("operation not permitted when stream is capturing")),
+    FakeCapture(stale_inputs=True),  # wrong results: caught by the self-check
+], ids=["capture-fails", "replay-is-wrong"])
+def test_a_failed_or_wrong_capture_falls_back_to_eager_with_one_notice(capture, capsys):
+    from d2l_helpers import devices
+    devices._told.discard("cuda-graph")
+    losses, weights = _train(2, capture)
+    ref_losses, ref_weights = _train(2, None)
+    out = capsys.readouterr().out
+    assert out.count("CUDA graph capture not possible") == 1
+    assert "training without it" in out
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-6)
+    for a, b in zip(weights, ref_weights):  # the attempt left no trace
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_graphs_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("D2L_CUDA_GRAPH", "0")
+    capture = FakeCapture()
+    _train(1, capture)
+    assert capture.replays == 0
+
+
+def test_no_capture_is_tried_on_the_cpu(capsys):
+    import torch
+    from d2l_helpers import torch as d2l
+    step = object()
+    X = torch.zeros((2, 3), dtype=torch.long)
+    assert d2l._graph_or_eager(step, X, X, X, [], "cpu") is step
+    assert capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------------ CPU settings
+
+def _fresh_python(code, **env):
+    """Run ``code`` in a new interpreter (these settings act at import time)."""
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS",
+                         "MALLOC_MMAP_THRESHOLD_")}
+    full.update(env)
+    out = subprocess.run([sys.executable, "-c", code], env=full, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_physical_cores_is_within_the_logical_count():
+    from d2l_helpers import devices
+    assert 1 <= devices.physical_cores() <= (os.cpu_count() or 1)
+
+
+def test_mxnet_gets_one_thread_per_core_unless_the_user_chose():
+    code = ("import json, os; from d2l_helpers import mxnet as d2l, devices; "
+            "print(json.dumps([d2l.CPU_THREADS, devices.physical_cores(), "
+            "os.environ.get('MXNET_OMP_MAX_THREADS')]))")
+    threads, cores, env = _fresh_python(code)
+    assert threads == cores and env == str(cores)
+    threads, _, env = _fresh_python(code, OMP_NUM_THREADS="1")
+    assert threads == 1 and env is None  # the user's choice is left alone
+
+
+def test_malloc_setting_is_made_once_and_respects_the_environment():
+    code = ("import json; from d2l_helpers import devices; "
+            "print(json.dumps(devices.keep_freed_memory_for_reuse()))")
+    assert _fresh_python(code) is sys.platform.startswith("linux")
+    assert _fresh_python(code, MALLOC_MMAP_THRESHOLD_="131072") is False
