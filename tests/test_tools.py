@@ -18,13 +18,19 @@ def test_results_table_lists_full_runs_only():
     runs = [
         {"key": "chapter/lstm-2layer", "tab": "pytorch", "final_train_ppl": 1.03,
          "final_valid_ppl": 9.8, "best_valid_ppl": 7.1, "tokens_per_sec": 20123.4,
-         "wall_time_s": 300.0, "device": "CPU: X", "quick_mode": False},
+         "wall_time_s": 300.0, "device": "CPU: X", "quick_mode": False,
+         "versions": {"threads": 2}, "time": "2026-11-27T17:05:09"},
+        {"key": "ex1/scratch", "tab": "pytorch", "final_train_ppl": 1.1,
+         "final_valid_ppl": 9.0, "best_valid_ppl": 8.0, "tokens_per_sec": 1000.0,
+         "wall_time_s": 60.0, "device": "CPU: X", "quick_mode": False},
         {"key": "chapter/lstm-2layer", "tab": "mxnet", "final_train_ppl": 9.0,
          "quick_mode": True},
         {"key": "notebook/03-training-and-prediction", "tab": "pytorch", "wall_time_s": 330.0},
     ]
     text = book.table(runs)
-    assert "| chapter/lstm-2layer | pytorch | 1.03 | 9.80 (7.10) | 20,123 | 5.0 min | CPU: X |" in text
+    assert ("| chapter/lstm-2layer | pytorch | 1.03 | 9.80 (7.10) | 20,123 | 5.0 min | 2 "
+            "| 2026-11-27 17:05 | CPU: X |") in text
+    assert "| ex1/scratch | pytorch | 1.10 | 9.00 (8.00) | 1,000 | 1.0 min | – |  | CPU: X |" in text
     assert "mxnet" not in text                       # quick-mode runs are not results
     assert "| 03-training-and-prediction | pytorch | 5.5 min |" in text
 

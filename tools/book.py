@@ -65,8 +65,9 @@ def _fmt(x, spec):
 
 
 def table(runs):
-    lines = ["| run | tab | train ppl | validation ppl (best) | tokens/s | wall time | device |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| run | tab | train ppl | validation ppl (best) | tokens/s | wall time "
+             "| threads | measured | device |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in runs:
         if r["key"].startswith("notebook/") or r.get("quick_mode"):
             continue
@@ -75,6 +76,8 @@ def table(runs):
             f"| {_fmt(r.get('final_valid_ppl'), '.2f')} ({_fmt(r.get('best_valid_ppl'), '.2f')}) "
             f"| {_fmt(r.get('tokens_per_sec'), ',.0f')} "
             f"| {_fmt(r.get('wall_time_s', float('nan')) / 60, '.1f')} min "
+            f"| {r.get('versions', {}).get('threads', '–')} "
+            f"| {r.get('time', '')[:16].replace('T', ' ')} "
             f"| {r.get('device', '')} |")
     walls = [r for r in runs if r["key"].startswith("notebook/")]
     if walls:
