@@ -10,3 +10,7 @@ Both modules expose the book's names and signatures (``load_data_time_machine``,
 :mod:`d2l_helpers.data`, and add validation perplexity, a history and plots.
 """
 __version__ = "0.1.0"
+
+from .devices import mxnet_cpu_threads as _mxnet_cpu_threads
+
+_mxnet_cpu_threads(notice=False)  # must precede `import mxnet`; see devices.py

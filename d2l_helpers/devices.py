@@ -85,7 +85,7 @@ def physical_cores():
     return len(cores) or 1
 
 
-def mxnet_cpu_threads():
+def mxnet_cpu_threads(notice=True):
     """Give MXNet one thread per physical core; return the count it will use.
 
     On x86, MXNet 1.9 assumes every core has two hyper-threads and uses half
@@ -93,18 +93,26 @@ def mxnet_cpu_threads():
     is set.  On a machine without hyper-threads (most cloud VMs, many
     laptops) that leaves half of the cores idle: on a 2-core VM MXNet trains
     on one.  MXNet reads these variables once, when it is first imported, so
-    this must run before ``import mxnet``; a value you set yourself wins."""
+    this must run before ``import mxnet``: ``import d2l_helpers`` (and the
+    notebooks' ``%load_ext d2l_helpers.tab``) calls it.  A value you set
+    yourself wins.  If MXNet was imported first, say so once (``notice``)."""
     for var in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
         value = os.environ.get(var, "").split(",")[0]
         if value.strip().isdigit():
             return int(value)
-    if "mxnet" in sys.modules:  # too late: MXNet has chosen already
-        halves = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-        logical = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count() or 2)
-        return max(1, logical // (2 if halves else 1))
-    threads = physical_cores()
-    os.environ["MXNET_OMP_MAX_THREADS"] = str(threads)
+    cores = physical_cores()
+    if "mxnet" not in sys.modules:
+        os.environ["MXNET_OMP_MAX_THREADS"] = str(cores)
+        return cores
+    # Too late: MXNet has chosen already.
+    halves = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+    logical = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 2)
+    threads = max(1, logical // (2 if halves else 1))
+    if notice and threads < cores:
+        notice_once("mxnet-threads", f"MXNet was imported before d2l_helpers and "
+                    f"computes with {threads} of {cores} CPU cores; import "
+                    f"d2l_helpers first, or set MXNET_OMP_MAX_THREADS={cores}")
     return threads
 
 

@@ -188,6 +188,28 @@ def test_mxnet_gets_one_thread_per_core_unless_the_user_chose():
     assert threads == 1 and env is None  # the user's choice is left alone
 
 
+def test_the_notebooks_import_order_still_gets_one_thread_per_core():
+    # The notebooks load d2l_helpers.tab first, then `import mxnet`, then
+    # `from d2l_helpers import mxnet as d2l`.
+    code = ("import json, d2l_helpers.tab, mxnet; from d2l_helpers import mxnet as d2l, "
+            "devices; print(json.dumps([d2l.CPU_THREADS, devices.physical_cores()]))")
+    threads, cores = _fresh_python(code)
+    assert threads == cores
+
+
+def test_importing_mxnet_first_is_told_once():
+    code = ("import json, io, contextlib, mxnet; out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out):\n"
+            "    from d2l_helpers import mxnet as d2l, devices\n"
+            "print(json.dumps([d2l.CPU_THREADS, devices.physical_cores(), out.getvalue()]))")
+    threads, cores, said = _fresh_python(code)
+    if threads < cores:  # machines without hyper-threads, like CI's
+        assert "imported before d2l_helpers" in said
+        assert f"MXNET_OMP_MAX_THREADS={cores}" in said
+    else:
+        assert said == ""
+
+
 def test_malloc_setting_is_made_once_and_respects_the_environment():
     code = ("import json; from d2l_helpers import devices; "
             "print(json.dumps(devices.keep_freed_memory_for_reuse()))")

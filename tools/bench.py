@@ -36,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 def _reference(tab):
     import importlib
-    from d2l_helpers import data
+    # The book's package first, so that MXNet starts with its own defaults,
+    # as in the book's notebooks (importing d2l_helpers would change them).
     ref = importlib.import_module("d2l.torch" if tab == "pytorch" else "d2l.mxnet")
+    from d2l_helpers import data
     path = str(data.fetch("time_machine"))
     ref.download = lambda name, cache_dir=None: path  # offline, same bytes
     return ref
