@@ -68,6 +68,9 @@ def table(runs):
     lines = ["| run | tab | train ppl | validation ppl (best) | tokens/s | wall time "
              "| threads | measured | device |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    # chapter first, then ex1, ex2, ...; PyTorch before MXNet; else as recorded
+    runs = sorted(runs, key=lambda r: (r["key"].split("/")[0].replace("chapter", "0"),
+                                       r["tab"] != "pytorch"))
     for r in runs:
         if r["key"].startswith("notebook/") or r.get("quick_mode"):
             continue
@@ -79,7 +82,8 @@ def table(runs):
             f"| {r.get('versions', {}).get('threads', '–')} "
             f"| {r.get('time', '')[:16].replace('T', ' ')} "
             f"| {r.get('device', '')} |")
-    walls = [r for r in runs if r["key"].startswith("notebook/")]
+    walls = sorted((r for r in runs if r["key"].startswith("notebook/")),
+                   key=lambda r: (r["tab"] != "pytorch", r["key"]))
     if walls:
         lines += ["", "| notebook | tab | full-mode wall time |", "| --- | --- | --- |"]
         lines += [f"| {r['key'][9:]} | {r['tab']} | {r['wall_time_s'] / 60:.1f} min |"
