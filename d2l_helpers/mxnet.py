@@ -254,30 +254,39 @@ def _hybridize(net):
             block.hybridize(static_alloc=True, static_shape=True)
 
 
+def _train_step(net, params, lr):
+    """One training step as a function of (X, Y, state) -> (loss, new state);
+    the state comes back detached (kept, without its gradient)."""
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    grads = [p.grad for p in params]
+
+    def step(X, Y, state):
+        # X, Y: (batch_size, num_steps)
+        with autograd.record():
+            y_hat, state = net(X, state)  # y_hat: (num_steps * batch_size, vocab_size)
+            l = loss(y_hat, Y.T.reshape(-1)).mean()  # labels time-major, like y_hat
+        l.backward()
+        _clip_sgd(params, grads, lr, 1)  # the loss is a mean: batch_size 1
+        return l, _detach(state)
+
+    return step
+
+
 def _epoch_fn(net, train_iter, lr, device, use_random_iter):
     """Build ``train_epoch()`` for :func:`training.fit`."""
-    loss = gluon.loss.SoftmaxCrossEntropyLoss()
     _hybridize(net)
+    step = _train_step(net, _params(net), lr)
 
     def train_epoch():
         Xs, Ys = _epoch_batches(train_iter, device)
-        params = _params(net)
-        grads = [p.grad for p in params]
         loss_sum = np.zeros((), ctx=device)
         state = None
-        for i in range(Xs.shape[0]):
-            X, Y = Xs[i], Ys[i]  # (batch_size, num_steps)
+        for X, Y in zip(Xs, Ys):
+            # X, Y: (batch_size, num_steps)
             if state is None or use_random_iter:
                 state = _begin_state(net, X.shape[0], device)
-            else:
-                state = _detach(state)  # keep the state, cut the gradient
-            y = Y.T.reshape(-1)  # (num_steps * batch_size,), time-major like y_hat
-            with autograd.record():
-                y_hat, state = net(X, state)
-                l = loss(y_hat, y).mean()
-            l.backward()
-            _clip_sgd(params, grads, lr, 1)  # the loss is a mean: batch_size 1
-            loss_sum = loss_sum + l * y.size
+            l, state = step(X, Y, state)  # state: kept, without its gradient
+            loss_sum = loss_sum + l * Y.size
         return float(loss_sum), Ys.size  # the epoch's one host sync
 
     return train_epoch

@@ -14,7 +14,6 @@ section 9.3 uses.  Differences, all additions:
 ``d2l_helpers/mxnet.py`` is the same file for MXNet; read them side by side.
 """
 import math
-import os
 import warnings
 
 import numpy as np
@@ -22,8 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import cuda_graphs, training
 from . import data as _data
-from . import training
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
@@ -263,100 +262,8 @@ def _train_step(net, params, lr):
     return step
 
 
-def _clone(state):
-    if isinstance(state, (tuple, list)):
-        return type(state)(s.clone() for s in state)
-    return state.clone()
-
-
-def _copy_into(dst, src):
-    for d, s in zip(dst if isinstance(dst, (tuple, list)) else [dst],
-                    src if isinstance(src, (tuple, list)) else [src]):
-        d.copy_(s)
-
-
-def _cuda_capture(fn):
-    """Record ``fn()`` as a CUDA graph; return (replay, the outputs of fn).
-
-    Warm-up runs go on a side stream first, as PyTorch requires; they change
-    the weights, which the caller puts back."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            fn()
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        out = fn()
-    return graph.replay, out
-
-
-class _GraphStep:
-    """A training step captured once and replayed for every minibatch.
-
-    A replay relaunches the recorded kernels on the same memory: no Python
-    and no launch overhead per kernel.  Inputs are copied into the recorded
-    buffers (``self.X``, ``self.Y``, ``self.state``); the loss and the new
-    state are read from the recorded outputs, which the next replay
-    overwrites."""
-
-    def __init__(self, step, X, Y, state, params, capture=_cuda_capture):
-        self.X, self.Y, self.state = X.clone(), Y.clone(), _clone(state)
-        self.step = step
-        saved = [p.detach().clone() for p in params]
-        self.replay, (self.loss, self.next_state) = capture(
-            lambda: step(self.X, self.Y, self.state))
-        with torch.no_grad():  # undo the updates made while capturing
-            for p, s in zip(params, saved):
-                p.copy_(s)
-
-    def __call__(self, X, Y, state):
-        if X.shape != self.X.shape:  # a minibatch of another shape: run eagerly
-            return self.step(X, Y, state)
-        self.X.copy_(X)
-        self.Y.copy_(Y)
-        _copy_into(self.state, state)
-        self.replay()
-        return self.loss, self.next_state
-
-
-def _graph_or_eager(step, X, Y, state, params, device, capture=_cuda_capture):
-    """The captured step if it can be built and gives the eager step's
-    result on a first minibatch; otherwise ``step`` itself, with a notice."""
-    if torch.device(device).type != "cuda" and capture is _cuda_capture:
-        return step  # CUDA graphs exist only on CUDA devices
-    if os.environ.get("D2L_CUDA_GRAPH", "1") == "0":
-        return step
-    saved = [p.detach().clone() for p in params]
-
-    def put_back():
-        with torch.no_grad():
-            for p, s in zip(params, saved):
-                p.copy_(s)
-
-    try:
-        graph = _GraphStep(step, X, Y, state, params, capture)
-        l_eager, _ = step(X, Y, _clone(state))  # the check: one step each way
-        w_eager = [p.detach().clone() for p in params]
-        put_back()
-        l_graph, _ = graph(X, Y, state)
-        same = torch.allclose(l_eager, l_graph, rtol=1e-4, atol=1e-6) and all(
-            torch.allclose(a, b, rtol=1e-4, atol=1e-6)
-            for a, b in zip(w_eager, params))
-        put_back()
-        if not bool(same):
-            raise RuntimeError("the replayed step differs from the eager step")
-        return graph
-    except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
-        put_back()
-        notice_once("cuda-graph", f"train_ch8: CUDA graph capture not possible "
-                    f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-                    f"training without it")
-        return step
-
-
-def _epoch_fn(net, train_iter, lr, device, use_random_iter, capture=_cuda_capture):
+def _epoch_fn(net, train_iter, lr, device, use_random_iter,
+              capture=cuda_graphs.cuda_capture):
     """Build ``train_epoch()`` for :func:`training.fit`."""
     params = _params(net)
     step = _train_step(net, params, lr)
@@ -372,7 +279,8 @@ def _epoch_fn(net, train_iter, lr, device, use_random_iter, capture=_cuda_captur
             if state is None or use_random_iter:
                 state = _begin_state(net, X.shape[0], device)
             if runner is None:
-                runner = _graph_or_eager(step, X, Y, state, params, device, capture)
+                runner = cuda_graphs.graph_or_eager(step, X, Y, state, params,
+                                                    device, capture)
             l, state = runner(X, Y, state)  # state: kept, without its gradient
             loss_sum += l * Y.numel()
         return float(loss_sum), Ys.numel()  # the epoch's one host sync
