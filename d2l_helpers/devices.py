@@ -125,11 +125,11 @@ def keep_freed_memory_for_reuse():
     """Let glibc reuse freed tensor memory instead of returning it to the OS.
 
     glibc serves each allocation above 128 KB with a fresh ``mmap`` and gives
-    it back on ``free``; it raises that limit by itself only after it sees
-    such a block freed, and PyTorch's fused training step rarely triggers it.
-    Every step then maps its activations anew and page-faults on each of their
-    pages: 1.7 million page faults and 4.3 s of kernel time in a 20-epoch run
-    of the chapter's model on 2 cores (a quarter of the wall time).  Setting
+    it back on ``free``.  It raises that limit by itself after it sees such
+    blocks freed, but in our fresh training processes that did not happen
+    soon enough: the steps mapped their activations anew and page-faulted on
+    every page, 1.7 million page faults and 4.3 s of kernel time in a 20-epoch
+    run of the chapter's model on 2 cores (a quarter of the wall time).  Setting
     the limits to the values glibc would adopt itself (32 MB for ``mmap``,
     64 MB of free heap kept) removes that cost.  Linux with glibc only; an
     explicit ``MALLOC_MMAP_THRESHOLD_`` in the environment wins.  Returns
