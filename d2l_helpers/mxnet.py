@@ -4,8 +4,10 @@ Same names, signatures and mathematics as ``d2l.mxnet`` 0.17.6 for what
 section 9.3 uses, including the book's re-initialisation of Gluon models at
 the start of ``train_ch8`` (``init.Normal(0.01)``).  Additions, as in
 ``d2l_helpers/torch.py`` (read them side by side): offline data, a History
-with validation perplexity, one live plot, a progress bar, and one host sync
-per epoch instead of one per minibatch.
+with validation perplexity, one live plot, a progress bar, and a faster
+``train_ch8``: one host sync per epoch instead of one per minibatch, the
+recurrent and dense layers hybridized, clipping and SGD fused into two
+operators, and one MXNet thread per physical CPU core (``devices.py``).
 """
 import math
 
@@ -173,6 +175,9 @@ def grad_clipping(net, theta):
             param.grad[:] *= theta / norm
 
 
+_CHUNK = 32  # weights per preloaded_multi_sgd_update call: 70 in one call crash MXNet 1.9.1
+
+
 def _clip_sgd(weights, grads, lr, theta):
     """Gradient clipping then an SGD step, fused: no host sync, two operators.
 
@@ -189,16 +194,13 @@ def _clip_sgd(weights, grads, lr, theta):
     n = len(ws)
     norm = mx.nd.sqrt(mx.nd.sum(mx.nd.multi_sum_sq(*gs, num_arrays=n)))
     lr_clipped = lr * mx.nd.minimum(theta / norm, 1.0)  # shape (1,)
-    for i in range(0, n, _CHUNK):  # the operator takes a bounded count
+    for i in range(0, n, _CHUNK):
         w, g = ws[i:i + _CHUNK], gs[i:i + _CHUNK]
         k = len(w)
         lrs = mx.nd.broadcast_to(lr_clipped, (k,))
         wds = mx.nd.zeros((k,), ctx=lrs.context)
         pairs = [x for wg in zip(w, g) for x in wg]  # w0, g0, w1, g1, ...
         mx.nd.preloaded_multi_sgd_update(*pairs, lrs, wds, num_weights=k, out=w)
-
-
-_CHUNK = 32
 
 
 def sgd(params, lr, batch_size):
