@@ -91,10 +91,8 @@ def _threads(tab):
     if tab == "pytorch":
         import torch
         return torch.get_num_threads()
-    for var in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return max(1, len(os.sched_getaffinity(0)) // 2)  # MXNet's x86 default
+    from d2l_helpers.devices import mxnet_cpu_threads
+    return mxnet_cpu_threads(notice=False)  # MXNet is imported by now: reads only
 
 
 SETTINGS = "d2l 0.17.6 + our CPU settings"
