@@ -58,17 +58,14 @@ class _GraphStep:
     and no launch overhead per kernel.  Inputs are copied into the recorded
     buffers (``self.X``, ``self.Y``, ``self.state``); the loss and the new
     state are read from the recorded outputs, which the next replay
-    overwrites."""
+    overwrites.  Capturing runs the step a few times (warm-up), which
+    changes the weights: the caller puts them back."""
 
-    def __init__(self, step, X, Y, state, params, capture=cuda_capture):
+    def __init__(self, step, X, Y, state, capture=cuda_capture):
         self.X, self.Y, self.state = X.clone(), Y.clone(), _clone(state)
         self.step = step
-        saved = [p.detach().clone() for p in params]
         self.replay, (self.loss, self.next_state) = capture(
             lambda: step(self.X, self.Y, self.state))
-        with torch.no_grad():  # undo the updates made while capturing
-            for p, s in zip(params, saved):
-                p.copy_(s)
 
     def __call__(self, X, Y, state):
         if X.shape != self.X.shape:  # a minibatch of another shape: run eagerly
@@ -95,7 +92,8 @@ def graph_or_eager(step, X, Y, state, params, device, capture=cuda_capture):
                 p.copy_(s)
 
     try:
-        graph = _GraphStep(step, X, Y, state, params, capture)
+        graph = _GraphStep(step, X, Y, state, capture)
+        put_back()  # undo the warm-up's updates
         l_eager, _ = step(X, Y, _clone(state))  # the check: one step each way
         w_eager = [p.detach().clone() for p in params]
         put_back()

@@ -158,11 +158,10 @@ def compare(tab, epochs, repeats):
         summary[name] = (wall, tps, ppl)
         print(f"| {name} | {runs[0]['threads']} | {wall:.1f} | {tps:,.0f} | {ppl:.2f} |")
     ratio = summary["d2l 0.17.6"][0] / summary["d2l_helpers"][0]
-    result = {"tab": tab, "device": device, "epochs": epochs, "repeats": repeats,
-              "ratio": ratio, "ref": summary["d2l 0.17.6"],
-              "ours": summary["d2l_helpers"]}
-    result["loop_ratio"] = summary[SETTINGS][0] / summary["d2l_helpers"][0]
-    return result
+    return {"tab": tab, "device": device, "epochs": epochs, "repeats": repeats,
+            "ratio": ratio, "ref": summary["d2l 0.17.6"],
+            "ours": summary["d2l_helpers"],
+            "loop_ratio": summary[SETTINGS][0] / summary["d2l_helpers"][0]}
 
 
 def scaling(tab, epochs):
