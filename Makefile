@@ -1,50 +1,48 @@
-# Two commands for people: `make lab` and `make test`.  Both (re)build the
-# project virtual environment .venv/ from requirements/requirements.lock; a
-# second run skips the install when the lock and pyproject.toml are unchanged.
+# Two commands for people: `make lab` and `make test`.  Both go through
+# tools/setup_env.py, which (re)builds the virtual environment from
+# requirements/requirements.lock when the lock, pyproject.toml or the Python
+# changed, and says which tabs (PyTorch, MXNet) the environment has.  Windows
+# users without make run the same script: `py -3.13 tools\setup_env.py lab`.
+#
+#   make lab                         # the Python the venv has, else python3
+#   make lab PYTHON=python3.11       # choose the Python (MXNet needs 3.11)
+#   make test VENV=.venv-3.13 PYTHON=python3.13
+#   make lab TORCH=cpu               # PyTorch's CPU build (Linux x86-64, no GPU)
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
+TORCH  ?= pypi
 BIN    := $(VENV)/bin
-LOCK   := requirements/requirements.lock
-STAMP  := $(VENV)/.installed
-KERNEL := d2l-deep-rnn
+SETUP  := $(PYTHON) tools/setup_env.py --venv $(VENV) --torch $(TORCH) \
+          $(if $(filter command line environment,$(origin PYTHON)),--python $(PYTHON))
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
-NBVAL  := $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 --nbval-cell-timeout=900
 
-.PHONY: install lab test test-unit test-notebooks test-browser lock book bench notebooks-zh notebooks-en figure clean
+.PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure clean
 
-$(STAMP): $(LOCK) pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade "pip>=24"
-	$(BIN)/python -m pip install -q -r $(LOCK)
-	# The reference package the tests compare against; its pins predate Python 3.11.
-	$(BIN)/python -m pip install -q --no-deps d2l==0.17.6
-	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
-	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (d2l 9.3 deep RNNs)"
-	touch $(STAMP)
+install:
+	@$(SETUP) install
 
-install: $(STAMP)
+check-install:
+	@$(SETUP) check
 
-lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+lab:
+	@$(SETUP) lab
 
-test: install test-unit test-notebooks
+test:
+	@$(SETUP) test
 
-test-unit: install
-	$(BIN)/python -m pytest -p no:cacheprovider --ignore=tests/browser tests
+test-unit:
+	@$(SETUP) test unit
 
-test-notebooks: install
-	D2L_QUICK=1 D2L_TAB=pytorch $(NBVAL) $(NOTEBOOKS)
-	D2L_QUICK=1 D2L_TAB=mxnet $(NBVAL) $(NOTEBOOKS)
+test-notebooks:
+	@$(SETUP) test notebooks
 
-test-browser: install
-	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
+test-browser:
+	@$(SETUP) test browser
 
-# Regenerate the lock after editing requirements/requirements.in.
+# Regenerate the lock (all platforms) after editing requirements/requirements.in.
 lock:
-	$(BIN)/python -m piptools compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o $(LOCK) requirements/requirements.in
-	$(BIN)/python tools/sync_env.py
+	@$(SETUP) lock
 
 book: install
 	$(BIN)/python tools/book.py --tab $(TAB)
