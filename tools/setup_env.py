@@ -159,7 +159,7 @@ def install(venv, python=None, torch_build="pypi"):
     pip = [py, "-m", "pip", "install", "-q"]
     run(pip + ["--upgrade", "pip>=24"])
     if torch_build == "cpu":
-        run(pip + ["--index-url", TORCH_CPU_INDEX] + _torch_pins())
+        run(pip + ["--no-deps", "--index-url", TORCH_CPU_INDEX] + _torch_pins())
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
             f.write(cuda_free_requirements(LOCK.read_text()))
         try:
