@@ -103,8 +103,7 @@ def _sha(path):
 
 def wanted_stamp(exe, torch_build):
     return {"python": list(python_version(exe)), "lock": _sha(LOCK),
-            "pyproject": _sha(PYPROJECT), "setup": _sha(__file__),
-            "torch": torch_build}
+            "pyproject": _sha(PYPROJECT), "torch": torch_build}
 
 
 def read_stamp(venv):
@@ -220,10 +219,16 @@ def info(venv):
     return tabs
 
 
+def _utf8_env():
+    """This environment with Python's UTF-8 mode on: notebooks, README and book
+    texts hold Chinese, and Windows' default code page cannot read them."""
+    return dict(os.environ, PYTHONUTF8="1")
+
+
 def test(venv, what="default", extra=()):
     """Run the test suites; notebooks under every tab this environment has."""
     py = venv_python(venv)
-    env = dict(os.environ)
+    env = _utf8_env()
     env.setdefault("MPLBACKEND", "Agg")
     if what in ("default", "all", "unit"):
         run([py, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/browser",
@@ -245,7 +250,7 @@ def lab(venv):
     cmd = [py, "-m", "jupyter", "lab", "--notebook-dir=notebooks"]
     if hasattr(os, "getuid") and os.getuid() == 0:
         cmd.append("--allow-root")
-    run(cmd, cwd=ROOT)
+    run(cmd, cwd=ROOT, env=_utf8_env())
 
 
 def lock(venv):
