@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from d2l_helpers import data
+from d2l_helpers import backend, data
 
 
 # ------------------------------------------------------------------ data
@@ -108,7 +108,8 @@ def test_torch_training_steps_match_reference(ref_torch, use_random_iter):
     our_iter, _ = d2l.load_data_time_machine(8, 10, use_random_iter, 2000)
     lr = 1.0
     updater = torch.optim.SGD(theirs.parameters(), lr)
-    train_epoch = d2l._epoch_fn(ours, our_iter, lr, "cpu", use_random_iter)
+    train_epoch = backend.train_epoch_fn(d2l.BACKEND, ours, our_iter, lr, "cpu",
+                                         use_random_iter)
     for epoch in range(3):
         random.seed(epoch)
         ref_ppl, _ = ref_torch.train_epoch_ch8(theirs, ref_iter, nn.CrossEntropyLoss(),
@@ -179,7 +180,8 @@ def test_mxnet_training_steps_match_reference(ref_mxnet):
     our_iter, _ = d2l.load_data_time_machine(8, 10, False, 2000)
     lr = 1.0
     trainer = gluon.Trainer(theirs.collect_params(), "sgd", {"learning_rate": lr})
-    train_epoch = d2l._epoch_fn(ours, our_iter, lr, npx.cpu(), False)
+    d2l._hybridize(ours)  # what train_ch8 does after the book's initialisation
+    train_epoch = backend.train_epoch_fn(d2l.BACKEND, ours, our_iter, lr, npx.cpu(), False)
     for epoch in range(3):
         random.seed(epoch)
         ref_ppl, _ = ref_mxnet.train_epoch_ch8(

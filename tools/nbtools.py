@@ -6,9 +6,9 @@ Command line::
     python tools/nbtools.py split --lang zh|en --out DIR NB...
     python tools/nbtools.py strip NB...
 
-As a module (``tools/`` is no package: put it on ``sys.path`` first)::
+As a module (from the repository root)::
 
-    import nbtools
+    from tools import nbtools
     nbtools.check("notebooks/01-x.ipynb")       # -> list of problem strings
     nbtools.split(paths, "zh", "build/zh")      # -> list of written paths
     nbtools.strip(paths)                        # -> list of changed paths
@@ -25,10 +25,13 @@ import sys
 import nbformat
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not __package__:  # run as a script: python tools/nbtools.py
+    sys.path.insert(0, REPO)
+from d2l_helpers import frameworks  # noqa: E402
 GLOSSARY = os.path.join(REPO, "docs", "glossary.tsv")
 
 SETUP_CELL = "%load_ext d2l_helpers.tab"
-TAB_MARKERS = ("#@tab all", "#@tab pytorch", "#@tab mxnet")
+TAB_MARKERS = ("#@tab all",) + tuple(f"#@tab {name}" for name in frameworks.NAMES)
 LANGS = ("zh", "en")
 LANG_TAGS = tuple("lang-" + lang for lang in LANGS)
 KERNEL = "python3"
