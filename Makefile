@@ -11,7 +11,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
 NBVAL  := $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 --nbval-cell-timeout=900
 
-.PHONY: install lab test test-unit test-notebooks test-browser lock book bench notebooks-zh notebooks-en figure clean
+.PHONY: install lab test test-unit test-notebooks test-browser lock book bench notebooks-zh notebooks-en figure strip check clean
 
 $(STAMP): $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]'
@@ -52,13 +52,18 @@ book: install
 bench: install
 	$(BIN)/python tools/bench.py
 
-notebooks-zh: install
-	$(BIN)/python tools/nbtools.py split --lang zh --out build/zh $(NOTEBOOKS)
+# notebooks-zh, notebooks-en: single-language copies in build/<lang>/
+notebooks-zh notebooks-en: notebooks-%: install
+	$(BIN)/python tools/nbtools.py split --lang $* --out build/$* $(NOTEBOOKS)
 	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
 
-notebooks-en: install
-	$(BIN)/python tools/nbtools.py split --lang en --out build/en $(NOTEBOOKS)
-	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
+# Remove outputs and execution counts from the notebooks (before committing).
+strip: install
+	$(BIN)/python tools/nbtools.py strip $(NOTEBOOKS)
+
+# The notebook conventions of docs/CONVENTIONS.md, without running anything.
+check: install
+	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)
 
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg

@@ -1,14 +1,12 @@
 """The conda environment.yml pins exactly what the pip lock pins."""
-import importlib.util
 import re
 from pathlib import Path
 
 import yaml
 
+from tools import sync_env
+
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("sync_env", ROOT / "tools" / "sync_env.py")
-sync_env = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sync_env)
 
 
 def test_environment_yml_agrees_with_lock():
