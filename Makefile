@@ -34,9 +34,13 @@ test: install test-unit test-notebooks
 test-unit: install
 	$(BIN)/python -m pytest -p no:cacheprovider --ignore=tests/browser tests
 
+# Every notebook in quick mode, once per tab whose framework is installed
+# (the tabs come from d2l_helpers/frameworks.py, which says why one is missing).
 test-notebooks: install
-	D2L_QUICK=1 D2L_TAB=pytorch $(NBVAL) $(NOTEBOOKS)
-	D2L_QUICK=1 D2L_TAB=mxnet $(NBVAL) $(NOTEBOOKS)
+	@set -e; for tab in $$($(BIN)/python -m d2l_helpers.frameworks); do \
+	  echo "== notebooks, tab $$tab (quick mode)"; \
+	  D2L_QUICK=1 D2L_TAB=$$tab $(NBVAL) $(NOTEBOOKS); \
+	done
 
 test-browser: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/browser

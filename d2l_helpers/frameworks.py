@@ -57,3 +57,17 @@ def require(name):
     ``name``'s framework can be imported."""
     if not available(name):
         raise unavailable_error(name)
+
+
+def main():
+    """``python -m d2l_helpers.frameworks``: print the tabs that can run here
+    (one line, for the Makefile); say on stderr why any other cannot."""
+    import sys
+    for name in NAMES:
+        if not available(name):
+            print(f"[skipping the {name} tab] {TABS[name].install_hint}", file=sys.stderr)
+    print(" ".join(name for name in NAMES if available(name)))
+
+
+if __name__ == "__main__":
+    main()
