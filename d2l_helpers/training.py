@@ -235,8 +235,8 @@ def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
     """Run the epochs of ``run`` (a :class:`Run`) and return a :class:`History`.
 
     ``mode`` may cut the epochs; the last epoch is always validated, see
-    :func:`default_valid_every` for the others."""
-    check_hparams(lr, num_epochs)
+    :func:`default_valid_every` for the others.  The caller has checked
+    ``lr`` and ``num_epochs`` (:func:`check_hparams`)."""
     num_epochs = mode.epochs(num_epochs)
     h = History(device=describe_device(device), framework=tab, label=label,
                 lr=lr, mode=mode.name,

@@ -265,5 +265,26 @@ def test_mxnet_grad_clipping_and_sgd_match_reference(ref_mxnet, scale):
         np.testing.assert_allclose(p.grad.asnumpy(), r.grad.asnumpy(), rtol=1e-6, atol=1e-7)
     d2l.sgd(ours_p, 0.5, 4)
     ref_mxnet.sgd(theirs_p, 0.5, 4)
-    for p, r, v in zip(ours_p, theirs_p, values):
+    for p, r in zip(ours_p, theirs_p):
         np.testing.assert_array_equal(p.asnumpy(), r.asnumpy())
+
+
+# ------------------------------------------------------------ skips say why
+
+def test_a_missing_reference_package_is_a_skip_that_says_why(monkeypatch):
+    import sys
+    import conftest
+    monkeypatch.setitem(sys.modules, "d2l.torch", None)  # `import d2l.torch` fails
+    with pytest.raises(pytest.skip.Exception,
+                       match=r"d2l\.torch \(d2l 0\.17\.6\).*pip install --no-deps d2l==0\.17\.6"):
+        conftest._reference("torch", monkeypatch)
+
+
+def test_a_missing_framework_is_a_skip_that_says_why(monkeypatch):
+    import importlib.util
+    import conftest
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "mxnet" else real(name, *a))
+    with pytest.raises(pytest.skip.Exception, match=r"mxnet tab is not available.*Python 3\.11"):
+        conftest._reference("mxnet", monkeypatch)
