@@ -24,6 +24,14 @@ def require_tab(name):
                     f"{frameworks.TABS[name].install_hint}")
 
 
+def hide_package(monkeypatch, package):
+    """Make ``importlib.util.find_spec(package)`` say it is not installed."""
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == package else real(name, *a))
+
+
 @pytest.fixture(autouse=True)
 def _skip_missing_mxnet(request):
     if "mxnet" in request.node.name:

@@ -281,10 +281,7 @@ def test_a_missing_reference_package_is_a_skip_that_says_why(monkeypatch):
 
 
 def test_a_missing_framework_is_a_skip_that_says_why(monkeypatch):
-    import importlib.util
     import conftest
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "mxnet" else real(name, *a))
+    conftest.hide_package(monkeypatch, "mxnet")
     with pytest.raises(pytest.skip.Exception, match=r"mxnet tab is not available.*Python 3\.11"):
         conftest._reference("mxnet", monkeypatch)

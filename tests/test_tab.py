@@ -5,6 +5,7 @@ import sys
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from conftest import hide_package
 from d2l_helpers import config, frameworks, tab
 
 
@@ -85,21 +86,15 @@ def test_unknown_D2L_TAB_fails_at_load(monkeypatch):
 MXNET_HINT = r"MXNet is retired.*Python 3\.11.*make lab PYTHON=python3\.11.*Windows has no MXNet"
 
 
-def _mxnet_missing(monkeypatch):
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "mxnet" else real(name, *a))
-
-
 def test_tab_magic_mxnet_when_missing_says_why_and_how(ip, monkeypatch):
-    _mxnet_missing(monkeypatch)
+    hide_package(monkeypatch, "mxnet")
     with pytest.raises(frameworks.TabUnavailable, match=MXNET_HINT):
         ip.run_line_magic("tab", "mxnet")
     assert config.active_tab() == "pytorch"   # nothing switched
 
 
 def test_D2L_TAB_mxnet_when_missing_fails_at_load(monkeypatch):
-    _mxnet_missing(monkeypatch)
+    hide_package(monkeypatch, "mxnet")
     monkeypatch.setenv("D2L_TAB", "mxnet")
     with pytest.raises(frameworks.TabUnavailable, match=MXNET_HINT):
         tab.load_ipython_extension(InteractiveShell.instance())
@@ -114,9 +109,7 @@ def test_importing_mxnet_module_without_mxnet_says_why_and_how(monkeypatch):
 
 
 def test_pytorch_missing_names_make_lab(monkeypatch):
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "torch" else real(name, *a))
+    hide_package(monkeypatch, "torch")
     with pytest.raises(frameworks.TabUnavailable, match=r"PyTorch is missing: run `make lab`"):
         frameworks.require("pytorch")
 
