@@ -15,7 +15,7 @@ Each framework module binds them::
     _book = backend.BookAPI(BACKEND)
     train_ch8 = _book.train_ch8
 """
-import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -57,7 +57,8 @@ class Backend:
 
 
 def check_num_preds(num_preds):
-    if isinstance(num_preds, bool) or not isinstance(num_preds, int) or num_preds < 0:
+    if (isinstance(num_preds, bool) or not isinstance(num_preds, numbers.Integral)
+            or num_preds < 0):
         raise ValueError(f"num_preds={num_preds!r} must be a whole number >= 0 "
                          f"(how many characters to generate after the prefix)")
 
