@@ -17,7 +17,7 @@ SETUP  := $(PYTHON) tools/setup_env.py --venv $(VENV) --torch $(TORCH) \
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
 
-.PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure clean
+.PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure strip check clean
 
 install:
 	@$(SETUP) install
@@ -34,6 +34,8 @@ test:
 test-unit:
 	@$(SETUP) test unit
 
+# Every notebook in quick mode, once per tab whose framework is installed
+# (d2l_helpers/frameworks.py lists them, and says why one is missing).
 test-notebooks:
 	@$(SETUP) test notebooks
 
@@ -50,13 +52,18 @@ book: install
 bench: install
 	$(BIN)/python tools/bench.py
 
-notebooks-zh: install
-	$(BIN)/python tools/nbtools.py split --lang zh --out build/zh $(NOTEBOOKS)
+# notebooks-zh, notebooks-en: single-language copies in build/<lang>/
+notebooks-zh notebooks-en: notebooks-%: install
+	$(BIN)/python tools/nbtools.py split --lang $* --out build/$* $(NOTEBOOKS)
 	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
 
-notebooks-en: install
-	$(BIN)/python tools/nbtools.py split --lang en --out build/en $(NOTEBOOKS)
-	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
+# Remove outputs and execution counts from the notebooks (before committing).
+strip: install
+	$(BIN)/python tools/nbtools.py strip $(NOTEBOOKS)
+
+# The notebook conventions of docs/CONVENTIONS.md, without running anything.
+check: install
+	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)
 
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg

@@ -15,7 +15,10 @@ import os
 
 import torch
 
-from .devices import notice_once
+from . import notices
+
+GRAPH_WARMUPS = 3            # eager runs on a side stream before capturing
+CHECK_RTOL, CHECK_ATOL = 1e-4, 1e-6  # replay vs eager step on the first minibatch
 
 
 def _clone(state):
@@ -42,7 +45,7 @@ def cuda_capture(fn):
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
-        for _ in range(3):
+        for _ in range(GRAPH_WARMUPS):
             fn()
     torch.cuda.current_stream().wait_stream(side)
     graph = torch.cuda.CUDAGraph()
@@ -98,8 +101,8 @@ def graph_or_eager(step, X, Y, state, params, device, capture=cuda_capture):
         w_eager = [p.detach().clone() for p in params]
         put_back()
         l_graph, _ = graph(X, Y, state)
-        same = torch.allclose(l_eager, l_graph, rtol=1e-4, atol=1e-6) and all(
-            torch.allclose(a, b, rtol=1e-4, atol=1e-6)
+        same = torch.allclose(l_eager, l_graph, rtol=CHECK_RTOL, atol=CHECK_ATOL) and all(
+            torch.allclose(a, b, rtol=CHECK_RTOL, atol=CHECK_ATOL)
             for a, b in zip(w_eager, params))
         put_back()
         if not bool(same):
@@ -107,7 +110,7 @@ def graph_or_eager(step, X, Y, state, params, device, capture=cuda_capture):
         return graph
     except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
         put_back()
-        notice_once("cuda-graph", f"train_ch8: CUDA graph capture not possible "
-                    f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-                    f"training without it")
+        notices.once("cuda-graph", f"train_ch8: CUDA graph capture not possible "
+                     f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+                     f"training without it")
         return step

@@ -10,14 +10,7 @@ import re
 import subprocess
 import sys
 
-_told = set()
-
-
-def notice_once(key, message):
-    """Print ``message`` the first time ``key`` is seen in this process."""
-    if key not in _told:
-        _told.add(key)
-        print(message)
+from .notices import once as notice_once  # noqa: F401  (the one notify-once registry)
 
 
 @functools.lru_cache(maxsize=None)

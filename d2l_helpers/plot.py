@@ -11,8 +11,6 @@ import time
 
 from matplotlib.figure import Figure
 
-from . import config
-
 
 def _in_notebook():
     try:
@@ -65,13 +63,14 @@ class Plot:
 
 class LivePlot:
     """One SVG figure in the notebook, redrawn in place at most every
-    ``interval`` seconds (only once, at the end, in quick mode)."""
+    ``interval`` seconds (only once, at the end, with ``only_at_end``: the
+    run mode decides, see :mod:`d2l_helpers.modes`)."""
 
-    def __init__(self, title=None, interval=2.0):
+    def __init__(self, title=None, interval=2.0, only_at_end=False):
         self.title, self.interval = title, interval
         self.handle, self.last = None, 0.0
         self.enabled = _in_notebook()
-        self.only_at_end = config.quick_mode()
+        self.only_at_end = only_at_end
 
     def update(self, history, final=False):
         if not self.enabled or not history.epoch:

@@ -5,36 +5,25 @@ Load it in a notebook's first code cell::
     %load_ext d2l_helpers.tab
 
 Afterwards a code cell whose first line is ``#@tab pytorch``, ``#@tab mxnet``
-or ``#@tab all`` runs only when it matches the active framework (``#@tab all``
+or ``#@tab all`` runs only when it matches the active tab (``#@tab all``
 always runs).  A skipped cell prints one short line instead.  The active
-framework comes from ``D2L_TAB`` (default ``pytorch``); ``%tab mxnet`` switches
-it inside a running kernel.
+tab comes from ``D2L_TAB`` (default ``pytorch``); ``%tab mxnet`` switches
+it inside a running kernel.  The tabs, and how to install the framework of
+each, are listed in :mod:`d2l_helpers.frameworks`.
 """
-import importlib.util
 import os
 import re
 
-from . import config
+from . import config, frameworks, modes
 
 _MARKER = re.compile(r"^\s*#\s*@tab\s+(.*?)\s*$")
 
-# Frameworks whose own cells (not '#@tab all') have run in this kernel.
+# Tabs whose own cells (not '#@tab all') have run in this kernel.
 _ran = set()
 
 
 class TabError(ValueError):
     """A bad ``#@tab`` marker or tab name."""
-
-
-def _require(tab):
-    """Raise a clear error when the framework for ``tab`` cannot be imported."""
-    module = {"pytorch": "torch", "mxnet": "mxnet"}[tab]
-    if importlib.util.find_spec(module) is None:
-        hint = ("pip install mxnet==1.9.1 'numpy<1.24'" if tab == "mxnet"
-                else "pip install torch")
-        raise ImportError(f"the {tab} tab is selected but {module!r} is not "
-                          f"installed; install it ({hint}, or `make lab`), or "
-                          f"select another tab with D2L_TAB / %tab")
 
 
 def parse_marker(first_line):
@@ -71,9 +60,9 @@ def transform_cell(lines):
 
 
 def set_tab(name):
-    """Switch the active framework (what ``%tab NAME`` does)."""
+    """Switch the active tab (what ``%tab NAME`` does)."""
     tab = config.check_tab(name)
-    _require(tab)
+    frameworks.require(tab)
     os.environ["D2L_TAB"] = tab
     others = sorted(_ran - {tab})
     if others:
@@ -87,12 +76,13 @@ def set_tab(name):
 
 def load_ipython_extension(ip):
     tab = config.active_tab()  # an unknown D2L_TAB fails here, loudly
-    _require(tab)
+    frameworks.require(tab)
+    mode = modes.current()     # so does an unknown D2L_QUICK
     if transform_cell not in ip.input_transformers_post:
         ip.input_transformers_post.append(transform_cell)
 
     def tab_magic(line):
-        """%tab [pytorch|mxnet]: show or switch the active framework."""
+        """%tab [pytorch|mxnet]: show or switch the active tab."""
         if not line.strip():
             print(f"Active tab: {config.active_tab()}")
             return
@@ -100,7 +90,7 @@ def load_ipython_extension(ip):
 
     ip.register_magic_function(tab_magic, magic_kind="line", magic_name="tab")
     print(f"d2l_helpers: active tab is {tab}"
-          + (" (quick mode)" if config.quick_mode() else ""))
+          + ("" if mode is modes.FULL else f" ({mode.name} mode)"))
 
 
 def unload_ipython_extension(ip):

@@ -1,83 +1,36 @@
 """The book's chapter-8/9 API for PyTorch: ``from d2l_helpers import torch as d2l``.
 
 Same names, signatures and mathematics as ``d2l.torch`` 0.17.6 for what
-section 9.3 uses.  Differences, all additions:
-
-* data comes through :mod:`d2l_helpers.data` (offline mirror, hash checks);
-* ``train_ch8`` returns a :class:`~d2l_helpers.training.History` with
-  validation perplexity, draws one live plot and a progress bar, and trains
-  faster: each epoch's minibatches are copied to the device once, the loss
-  is summed on the device (one host sync per epoch, not per batch), clipping
-  and SGD are fused into a few multi-tensor kernels, and on a CUDA GPU the
-  whole training step is captured once as a CUDA graph and replayed.
+section 9.3 uses.  This file holds only what is PyTorch's own: the models,
+the training step with fused clipping and SGD, and the op table
+(:data:`BACKEND`) through which :mod:`d2l_helpers.backend` writes the rest of
+the book's functions once for every framework (``train_ch8``,
+``predict_ch8``, the loaders, ...).  Additions to the book, all in that
+shared code: offline data (:mod:`d2l_helpers.corpora`), a History with
+validation perplexity, one live plot, a progress bar, and a faster
+``train_ch8``: each epoch's minibatches are copied to the device once, the
+loss is summed on the device (one host sync per epoch), clipping and SGD are
+fused into a few multi-tensor kernels, and on a CUDA GPU the whole training
+step is captured once as a CUDA graph and replayed (:mod:`d2l_helpers.cuda_graphs`).
 
 ``d2l_helpers/mxnet.py`` is the same file for MXNet; read them side by side.
 """
-import math
-import warnings
-
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import cuda_graphs, training
-from . import data as _data
+from . import backend, cuda_graphs
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
-from .devices import describe_device, keep_freed_memory_for_reuse, notice_once  # noqa: F401
+from .devices import describe_device, keep_freed_memory_for_reuse  # noqa: F401
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
 
-FRAMEWORK = "pytorch"
+FRAMEWORK = "pytorch"  # the tab's name
+CLIP_THETA = 1         # the book clips gradients to norm 1
 keep_freed_memory_for_reuse()  # fewer page faults per training step; see devices.py
-
-
-# ---------------------------------------------------------------- devices
-
-def try_gpu(i=0):
-    """Return gpu(i) if it exists, otherwise the CPU (and say so once)."""
-    if torch.cuda.device_count() >= i + 1:
-        return torch.device(f"cuda:{i}")
-    notice_once(("try_gpu", i), f"try_gpu({i}): no GPU {i} found "
-                f"({torch.cuda.device_count()} available); using the CPU")
-    return torch.device("cpu")
-
-
-def try_all_gpus():
-    """Return all GPUs, or [cpu] if there is none."""
-    devices = [torch.device(f"cuda:{i}")
-               for i in range(torch.cuda.device_count())]
-    return devices if devices else [torch.device("cpu")]
-
-
-# ---------------------------------------------------------------- data
-
-def _to_tensor(a):
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))
-
-
-def load_data_time_machine(batch_size, num_steps, use_random_iter=False,
-                           max_tokens=10000):
-    """Return the minibatch iterator and the vocabulary of *The Time Machine*."""
-    loader = _data.SeqDataLoader(batch_size, num_steps, use_random_iter,
-                                 max_tokens, to_tensor=_to_tensor)
-    return loader, loader.vocab
-
-
-def load_data_books(batch_size, num_steps, books, use_random_iter=False,
-                    max_tokens=-1, valid_book="time_machine"):
-    """Train on several books; see :func:`d2l_helpers.data.load_data_books`."""
-    return _data.load_data_books(batch_size, num_steps, books, use_random_iter,
-                                 max_tokens, valid_book, to_tensor=_to_tensor)
-
-
-def make_loader(corpus, vocab, batch_size, num_steps, use_random_iter=False,
-                valid_corpus=None):
-    """A book-style minibatch iterator over any token array."""
-    return _data.make_loader(corpus, vocab, batch_size, num_steps,
-                             use_random_iter, valid_corpus, to_tensor=_to_tensor)
 
 
 # ---------------------------------------------------------------- models
@@ -147,27 +100,6 @@ def _detach(state):
     return state.detach()
 
 
-# ---------------------------------------------------------------- prediction
-
-def predict_ch8(prefix, num_preds, net, vocab, device):
-    """Generate ``num_preds`` characters after ``prefix`` (greedy decoding)."""
-    _data.check_prefix(prefix, vocab)
-    state = _begin_state(net, 1, device)
-    outputs = [vocab[prefix[0]]]
-
-    def get_input():
-        return torch.tensor([outputs[-1]], device=device).reshape((1, 1))
-
-    with torch.no_grad():
-        for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
-            _, state = net(get_input(), state)
-            outputs.append(vocab[y])
-        for _ in range(num_preds):
-            y, state = net(get_input(), state)
-            outputs.append(int(y.argmax(dim=1).reshape(1)))
-    return "".join(vocab.idx_to_token[i] for i in outputs)
-
-
 # ---------------------------------------------------------------- training
 
 def grad_clipping(net, theta):
@@ -177,6 +109,14 @@ def grad_clipping(net, theta):
     if norm > theta:
         for param in params:
             param.grad[:] *= theta / norm
+
+
+def sgd(params, lr, batch_size):
+    """Minibatch stochastic gradient descent (the book's ``d2l.sgd``)."""
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
 
 
 def _clip_sgd(params, grads, lr, theta):
@@ -194,56 +134,6 @@ def _clip_sgd(params, grads, lr, theta):
         torch._foreach_add_(params, grads, alpha=-lr)
 
 
-def sgd(params, lr, batch_size):
-    """Minibatch stochastic gradient descent (the book's ``d2l.sgd``)."""
-    with torch.no_grad():
-        for param in params:
-            param -= lr * param.grad / batch_size
-            param.grad.zero_()
-
-
-def train_epoch_ch8(net, train_iter, loss, updater, device, use_random_iter):
-    """The book's one-epoch loop, kept for reference and API compatibility.
-
-    ``train_ch8`` uses the faster :func:`_epoch_fn` instead."""
-    import time
-    state, start, total, count = None, time.perf_counter(), 0.0, 0
-    for X, Y in train_iter:
-        if state is None or use_random_iter:
-            state = _begin_state(net, X.shape[0], device)
-        else:
-            state = _detach(state)
-        y = Y.T.reshape(-1)
-        X, y = X.to(device), y.to(device)
-        y_hat, state = net(X, state)
-        l = loss(y_hat, y.long()).mean()
-        if isinstance(updater, torch.optim.Optimizer):
-            updater.zero_grad()
-            l.backward()
-            grad_clipping(net, 1)
-            updater.step()
-        else:
-            l.backward()
-            grad_clipping(net, 1)
-            updater(batch_size=1)
-        total += float(l) * y.numel()
-        count += y.numel()
-    return math.exp(total / count), count / (time.perf_counter() - start)
-
-
-def _epoch_batches(train_iter, device):
-    """One epoch's minibatches on ``device``: X, Y of shape
-    (num_batches, batch_size, num_steps), with a single copy."""
-    if hasattr(train_iter, "epoch_batches"):
-        X, Y = train_iter.epoch_batches()
-        X, Y = _to_tensor(X), _to_tensor(Y)
-    else:  # any iterable of (X, Y) pairs, as the book allows
-        pairs = list(train_iter)
-        X = torch.stack([x for x, _ in pairs])
-        Y = torch.stack([y for _, y in pairs])
-    return X.to(device), Y.to(device)
-
-
 def _train_step(net, params, lr):
     """One training step as a function of (X, Y, state) -> (loss, new state).
 
@@ -256,77 +146,52 @@ def _train_step(net, params, lr):
         y_hat, state = net(X, state)  # y_hat: (num_steps * batch_size, vocab_size)
         l = loss(y_hat, Y.T.reshape(-1))  # labels time-major, like y_hat
         grads = torch.autograd.grad(l, params)
-        _clip_sgd(params, grads, lr, 1)  # the loss is a mean: batch_size 1
+        _clip_sgd(params, grads, lr, CLIP_THETA)  # the loss is a mean: batch_size 1
         return l.detach(), _detach(state)
 
     return step
 
 
-def _epoch_fn(net, train_iter, lr, device, use_random_iter,
-              capture=cuda_graphs.cuda_capture):
-    """Build ``train_epoch()`` for :func:`training.fit`."""
-    params = _params(net)
-    step = _train_step(net, params, lr)
-    runner = None  # the step to use: chosen at the first minibatch
+# ---------------------------------------------------------------- the op table
 
-    def train_epoch():
-        nonlocal runner
-        Xs, Ys = _epoch_batches(train_iter, device)
-        loss_sum = torch.zeros((), device=device)
-        state = None
-        for X, Y in zip(Xs, Ys):
-            # X, Y: (batch_size, num_steps)
-            if state is None or use_random_iter:
-                state = _begin_state(net, X.shape[0], device)
-            if runner is None:
-                runner = cuda_graphs.graph_or_eager(step, X, Y, state, params,
-                                                    device, capture)
-            l, state = runner(X, Y, state)  # state: kept, without its gradient
-            loss_sum += l * Y.numel()
-        return float(loss_sum), Ys.numel()  # the epoch's one host sync
-
-    return train_epoch
+def _to_device(a, device):
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))
+    return t if device is None else t.to(device)
 
 
-def evaluate_ppl(net, corpus, device, batch_size=32, num_steps=256):
-    """Perplexity on held-out tokens, state carried across the whole text."""
-    if corpus is None or len(corpus) < batch_size + 1:
-        return float("nan")
-    loss = nn.CrossEntropyLoss(reduction="sum")
-    total, count, state = 0.0, 0, _begin_state(net, batch_size, device)
+def _restore(p, saved):
     with torch.no_grad():
-        for X, Y in _data.valid_batches(corpus, batch_size, num_steps):
-            X, Y = _to_tensor(X).to(device), _to_tensor(Y).to(device)
-            y_hat, state = net(X, state)
-            total = total + loss(y_hat, Y.T.reshape(-1))
-            count += Y.numel()
-    return math.exp(float(total) / count)
+        p.copy_(saved)
 
 
-def _snapshot(net):
-    return [p.detach().clone() for p in _params(net)]
+_xent_sum = nn.CrossEntropyLoss(reduction="sum")
 
+BACKEND = backend.Backend(
+    tab=FRAMEWORK,
+    num_gpus=torch.cuda.device_count,
+    gpu=lambda i: torch.device(f"cuda:{i}"),
+    cpu=lambda: torch.device("cpu"),
+    to_device=_to_device,
+    stack=lambda xs, device: torch.stack(xs).to(device),
+    zeros=lambda device: torch.zeros((), device=device),
+    size=lambda x: x.numel(),
+    to_float=float,
+    argmax=lambda y: int(y.argmax(dim=1).reshape(1)),
+    no_grad=torch.no_grad,
+    params=_params,
+    begin_state=_begin_state,
+    detach=_detach,
+    loss_sum=lambda y_hat, Y: _xent_sum(y_hat, Y.T.reshape(-1)),
+    copy=lambda p: p.detach().clone(),
+    assign=_restore,
+    prepare=lambda net, train_iter, device: None,
+    make_step=_train_step,
+    wrap_step=cuda_graphs.graph_or_eager,
+    versions=lambda: {"torch": torch.__version__, "threads": torch.get_num_threads()},
+)
 
-def _restore(net, saved):
-    with torch.no_grad():
-        for p, s in zip(_params(net), saved):
-            p.copy_(s)
-
-
-def train_ch8(net, train_iter, vocab, lr, num_epochs, device,
-              use_random_iter=False, valid_every=None, label=""):
-    """Train ``net`` (the book's signature) and return its History.
-
-    Prints the book's closing lines (perplexity, speed, two predictions) plus
-    validation perplexity on held-out text (``train_iter.valid_corpus``)."""
-    training.check_hparams(lr, num_epochs)
-    valid_corpus = getattr(train_iter, "valid_corpus", None)
-    return training.fit(
-        num_epochs=num_epochs, lr=lr, device=device, framework=FRAMEWORK,
-        train_epoch=_epoch_fn(net, train_iter, lr, device, use_random_iter),
-        evaluate=lambda: evaluate_ppl(net, valid_corpus, device),
-        predict=lambda prefix: predict_ch8(prefix, 50, net, vocab, device),
-        snapshot=lambda: _snapshot(net), restore=lambda s: _restore(net, s),
-        valid_every=valid_every, label=label,
-        valid_tokens=0 if valid_corpus is None else len(valid_corpus),
-        versions={"torch": torch.__version__, "threads": torch.get_num_threads()})
+_book = backend.BookAPI(BACKEND)
+try_gpu, try_all_gpus = _book.try_gpu, _book.try_all_gpus
+load_data_time_machine, load_data_books = _book.load_data_time_machine, _book.load_data_books
+make_loader, predict_ch8, evaluate_ppl = _book.make_loader, _book.predict_ch8, _book.evaluate_ppl
+train_ch8 = _book.train_ch8

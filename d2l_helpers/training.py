@@ -1,25 +1,41 @@
-"""The framework-neutral half of ``train_ch8``: checks, history, progress
-bar, validation schedule, live plot, divergence and Ctrl-C handling.
+"""The framework-neutral epoch loop of ``train_ch8``: checks, history,
+progress bar, validation schedule, live plot, divergence and Ctrl-C handling.
 
-``d2l_helpers.torch`` and ``d2l_helpers.mxnet`` each supply three small
-callables -- train one epoch, evaluate held-out text, predict from a prefix --
-and :func:`fit` does everything else, identically for both frameworks.
+:mod:`d2l_helpers.backend` builds a :class:`Run` -- train one epoch, evaluate
+held-out text, predict from a prefix, snapshot and restore the weights -- and
+:func:`fit` does everything else, identically for every framework.
 """
 import json
 import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
-from . import config, plot
+from . import modes, plot
 from .devices import describe_device
+
+# Validation schedule: about this many validations per run, and never more
+# than this share of the training time (a forward pass costs about a third of
+# a training step per token).
+VALIDATIONS_PER_RUN = 20
+VALIDATION_TIME_BUDGET = 0.05
+FORWARD_COST = 1 / 3
+_MAX_LOG = math.log(float.fromhex("0x1.fffffffffffffp+1023"))  # exp() overflows above
+
+
+def perplexity(mean_loss):
+    """exp(mean cross-entropy); ``inf`` where exp would overflow (a diverged
+    model), never an OverflowError."""
+    return math.exp(mean_loss) if mean_loss <= _MAX_LOG else float("inf")
 
 
 @dataclass
 class History:
     """What one call of ``train_ch8`` measured, epoch by epoch.
 
-    ``valid_ppl`` is NaN for epochs where validation was not run."""
+    ``valid_ppl`` is NaN for epochs where validation was not run; ``mode``
+    is the run mode it trained under (see :mod:`d2l_helpers.modes`)."""
     epoch: list = field(default_factory=list)
     train_ppl: list = field(default_factory=list)
     valid_ppl: list = field(default_factory=list)
@@ -27,9 +43,10 @@ class History:
     wall_time: list = field(default_factory=list)   # seconds since start
     tokens_seen: list = field(default_factory=list)  # cumulative
     device: str = ""
-    framework: str = ""
+    framework: str = ""    # the tab's name: pytorch or mxnet
     label: str = ""
     lr: float = float("nan")
+    mode: str = "full"
     stopped: str = ""      # why training ended early ('' if it finished)
     samples: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
@@ -38,21 +55,24 @@ class History:
     def final_train_ppl(self):
         return self.train_ppl[-1] if self.train_ppl else float("nan")
 
+    def _validated(self):
+        return [(v, e) for e, v in zip(self.epoch, self.valid_ppl) if not math.isnan(v)]
+
     @property
     def final_valid_ppl(self):
-        vals = [v for v in self.valid_ppl if not math.isnan(v)]
-        return vals[-1] if vals else float("nan")
+        vals = self._validated()
+        return vals[-1][0] if vals else float("nan")
 
     @property
     def best_valid_ppl(self):
-        vals = [v for v in self.valid_ppl if not math.isnan(v)]
-        return min(vals) if vals else float("nan")
+        vals = self._validated()
+        return min(vals)[0] if vals else float("nan")
 
     @property
     def best_valid_epoch(self):
         """The epoch with the lowest validation perplexity (0 if none)."""
-        pts = [(v, e) for e, v in zip(self.epoch, self.valid_ppl) if not math.isnan(v)]
-        return min(pts)[1] if pts else 0
+        vals = self._validated()
+        return min(vals)[1] if vals else 0
 
     @property
     def mean_tokens_per_sec(self):
@@ -73,7 +93,7 @@ class History:
                 "tokens_per_sec": self.mean_tokens_per_sec,
                 "wall_time_s": self.wall_time[-1] if self.wall_time else 0.0,
                 "stopped": self.stopped, "versions": self.versions,
-                "quick_mode": config.quick_mode()}
+                "mode": self.mode, "quick_mode": self.mode == "quick"}
 
     def to_dict(self):
         return asdict(self)
@@ -85,36 +105,43 @@ class History:
         return plot.Plot(plot.draw_history(self, title=title or self.label))
 
 
+@dataclass
+class Run:
+    """What :func:`fit` calls; built by :class:`d2l_helpers.backend.BookAPI`.
+
+    ``train_epoch()`` returns ``(loss_sum, num_tokens)`` for one epoch with a
+    single host sync; ``evaluate()`` returns validation perplexity or NaN;
+    ``predict(prefix)`` a string; ``snapshot()``/``restore(s)`` save and put
+    back the weights, so that an interrupted or diverged epoch can be undone
+    (one copy per epoch, so the training step itself needs no check for nan)."""
+    train_epoch: Callable
+    evaluate: Callable
+    predict: Callable
+    snapshot: Callable
+    restore: Callable
+    valid_tokens: int = 0
+
+
 def check_hparams(lr, num_epochs):
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+    if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and math.isfinite(lr)
+                                    and lr > 0):
         raise ValueError(f"lr={lr!r} must be a positive number (the book "
                          f"uses lr=1 or 2 for these models)")
-    if not isinstance(num_epochs, int) or num_epochs < 0:
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 0:
         raise ValueError(f"num_epochs={num_epochs!r} must be a whole number "
                          f">= 0")
 
 
-def effective_epochs(num_epochs):
-    """``num_epochs``, capped in quick mode with a one-line banner."""
-    if config.quick_mode() and num_epochs > config.QUICK_MAX_EPOCHS:
-        config.quick_banner(f"train_ch8: {num_epochs} epochs cut to "
-                            f"{config.QUICK_MAX_EPOCHS}", key="epochs")
-        return config.QUICK_MAX_EPOCHS
-    return num_epochs
-
-
-VALID_SHARE = 0.05  # validation may cost about this share of the training time
-
-
 def default_valid_every(num_epochs, train_tokens=0, valid_tokens=0):
-    """How often to validate: about 20 times per run (every 25 epochs for the
-    book's 500), but never so often that validation costs more than ~5% of
-    training.  A forward pass costs about a third of a training step per
-    token, so validating ``valid_tokens`` every k epochs of ``train_tokens``
-    costs ``valid_tokens / (3 * k * train_tokens)`` of the training time."""
-    every = max(1, num_epochs // 20)
+    """How often to validate: about VALIDATIONS_PER_RUN times per run (every
+    25 epochs for the book's 500), but never so often that validation costs
+    more than VALIDATION_TIME_BUDGET of training: validating ``valid_tokens``
+    every k epochs of ``train_tokens`` costs
+    ``FORWARD_COST * valid_tokens / (k * train_tokens)`` of the training time."""
+    every = max(1, num_epochs // VALIDATIONS_PER_RUN)
     if train_tokens and valid_tokens:
-        every = max(every, math.ceil(valid_tokens / (3 * VALID_SHARE * train_tokens)))
+        every = max(every, math.ceil(FORWARD_COST * valid_tokens
+                                     / (VALIDATION_TIME_BUDGET * train_tokens)))
     return every
 
 
@@ -124,77 +151,105 @@ def _progress(num_epochs, desc):
                 disable=None, mininterval=0.5)
 
 
-def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
-        snapshot, restore, valid_every=None, label="", versions=None,
-        prefixes=("time traveller", "traveller"), valid_tokens=0):
-    """Run the epochs and return a :class:`History`.
+def _divergence(loss_sum, n):
+    """None if the epoch's mean loss gives a finite perplexity, else what went wrong."""
+    mean = loss_sum / n if n else float("nan")
+    if math.isnan(mean):
+        return "nan"
+    if math.isinf(mean):
+        return "inf"
+    if not math.isfinite(perplexity(mean)):
+        return f"{mean:.3g} per token, too large for a perplexity"
+    return None
 
-    ``train_epoch()`` returns ``(loss_sum, num_tokens)`` for one epoch with a
-    single host sync; ``evaluate()`` returns validation perplexity or NaN;
-    ``snapshot()``/``restore(s)`` save and restore the parameters so that an
-    interrupted or diverged epoch can be undone (one copy per epoch, so the
-    training step itself needs no check for nan).  The last epoch is always validated;
-    see :func:`default_valid_every` for the others.
-    """
-    check_hparams(lr, num_epochs)
-    num_epochs = effective_epochs(num_epochs)
-    h = History(device=describe_device(device), framework=framework,
-                label=label, lr=lr, versions=dict(versions or {},
-                                                  python=platform.python_version()))
-    live = plot.LivePlot(title=label or None)
-    bar = _progress(num_epochs, label or f"train ({framework})")
-    start, seen, speed = time.perf_counter(), 0, float("nan")
-    epoch, saved = 0, None
+
+def _stop_diverged(h, epoch, lr, what):
+    kept = (f"its weights from the end of epoch {epoch - 1}" if epoch > 1
+            else "its initial weights")
+    h.stopped = (f"the loss diverged ({what}) in epoch {epoch}; training "
+                 f"stopped and the model keeps {kept}. Try a lower lr than {lr}")
+    print(h.stopped)
+
+
+def _record(h, epoch, loss_sum, n, valid, dt, start):
+    seen = (h.tokens_seen[-1] if h.tokens_seen else 0) + n
+    h.epoch.append(epoch)
+    h.train_ppl.append(perplexity(loss_sum / n))
+    h.valid_ppl.append(valid)
+    h.tokens_per_sec.append(n / max(dt, 1e-9))
+    h.wall_time.append(time.perf_counter() - start)
+    h.tokens_seen.append(seen)
+
+
+def _show(bar, live, h):
+    bar.update(1)
+    post = {"ppl": f"{h.final_train_ppl:.2f}"}
+    if not math.isnan(h.final_valid_ppl):
+        post["valid"] = f"{h.final_valid_ppl:.2f}"
+    bar.set_postfix(post, refresh=False)
+    live.update(h)
+
+
+def _epochs(run, h, num_epochs, lr, valid_every, bar, live):
+    """The epoch loop; returns normally, or stops at divergence / Ctrl-C."""
+    start, epoch, saved = time.perf_counter(), 0, None
     try:
         for epoch in range(1, num_epochs + 1):
-            saved = snapshot()
+            saved = run.snapshot()
             t0 = time.perf_counter()
-            loss_sum, n = train_epoch()
+            loss_sum, n = run.train_epoch()
             dt = time.perf_counter() - t0
-            if not math.isfinite(loss_sum):
-                restore(saved)  # the weights from the end of the last good epoch
-                h.stopped = (f"the loss became nan/inf in epoch {epoch}; "
-                             f"training stopped and the model keeps its weights "
-                             f"from the end of epoch {epoch - 1}. Try a lower lr "
-                             f"than {lr}")
-                print(h.stopped)
-                break
-            seen += n
-            speed = n / max(dt, 1e-9)
+            what = _divergence(loss_sum, n)
+            if what:
+                run.restore(saved)  # the weights from the end of the last good epoch
+                _stop_diverged(h, epoch, lr, what)
+                return
             if valid_every is None:  # now that an epoch's size is known
-                valid_every = default_valid_every(num_epochs, n, valid_tokens)
+                valid_every = default_valid_every(num_epochs, n, run.valid_tokens)
             due = epoch % valid_every == 0 or epoch == num_epochs
-            valid = evaluate() if due else float("nan")
-            h.epoch.append(epoch)
-            h.train_ppl.append(math.exp(loss_sum / n))
-            h.valid_ppl.append(valid)
-            h.tokens_per_sec.append(speed)
-            h.wall_time.append(time.perf_counter() - start)
-            h.tokens_seen.append(seen)
-            bar.update(1)
-            post = {"ppl": f"{h.train_ppl[-1]:.2f}"}
-            if not math.isnan(h.final_valid_ppl):
-                post["valid"] = f"{h.final_valid_ppl:.2f}"
-            bar.set_postfix(post, refresh=False)
-            live.update(h)
+            _record(h, epoch, loss_sum, n, run.evaluate() if due else float("nan"),
+                    dt, start)
+            _show(bar, live, h)
     except KeyboardInterrupt:
         if saved is not None:
-            restore(saved)
+            run.restore(saved)
         h.stopped = (f"interrupted during epoch {epoch}: kept the model and "
                      f"history after epoch {epoch - 1}")
         print(h.stopped)
+
+
+def _closing_lines(h, device):
+    """The book's closing line, then ours."""
+    if not h.epoch:
+        return
+    print(f"perplexity {h.final_train_ppl:.1f}, {h.tokens_per_sec[-1]:.1f} "
+          f"tokens/sec on {device}")
+    if not math.isnan(h.final_valid_ppl):
+        print(f"validation perplexity {h.final_valid_ppl:.1f} on held-out text "
+              f"(best {h.best_valid_ppl:.1f} at epoch {h.best_valid_epoch}); "
+              f"{h.mean_tokens_per_sec:.1f} tokens/sec over the whole run")
+
+
+def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
+        label="", versions=None, prefixes=()):
+    """Run the epochs of ``run`` (a :class:`Run`) and return a :class:`History`.
+
+    ``mode`` may cut the epochs; the last epoch is always validated, see
+    :func:`default_valid_every` for the others.  The caller has checked
+    ``lr`` and ``num_epochs`` (:func:`check_hparams`)."""
+    num_epochs = mode.epochs(num_epochs)
+    h = History(device=describe_device(device), framework=tab, label=label,
+                lr=lr, mode=mode.name,
+                versions=dict(versions or {}, python=platform.python_version()))
+    live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
+    bar = _progress(num_epochs, label or f"train ({tab})")
+    try:
+        _epochs(run, h, num_epochs, lr, valid_every, bar, live)
     finally:
         bar.close()
     live.update(h, final=True)
-    if h.epoch:
-        # The book's closing lines, then ours.
-        print(f"perplexity {h.final_train_ppl:.1f}, {speed:.1f} tokens/sec on "
-              f"{device}")
-        if not math.isnan(h.final_valid_ppl):
-            print(f"validation perplexity {h.final_valid_ppl:.1f} on held-out text "
-                  f"(best {h.best_valid_ppl:.1f} at epoch {h.best_valid_epoch}); "
-                  f"{h.mean_tokens_per_sec:.1f} tokens/sec over the whole run")
+    _closing_lines(h, device)
     for p in prefixes:
-        h.samples[p] = predict(p)
+        h.samples[p] = run.predict(p)
         print(h.samples[p])
     return h

@@ -1,20 +1,41 @@
 """Shared fixtures: the offline data mirror and the reference d2l 0.17.6.
 
-Where MXNet is not installed (it is a legacy layer: Python 3.11 on Linux or
-an Intel Mac only), every test whose id names mxnet is skipped with the
-reason, which `-ra` prints; so is a parity test whose reference package does
-not import.  Nothing is skipped silently.
-"""
+Tests that need a framework that is not installed here (a test whose name
+contains ``mxnet``), or the reference package, are skipped with the reason
+(``pytest -ra`` lists them), never passed silently."""
 import importlib
-import importlib.util
 import os
-import random
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))  # `from tools import ...`
+
+from d2l_helpers import frameworks  # noqa: E402
+
+
+def require_tab(name):
+    """Skip the calling test, saying why, when tab ``name`` cannot run here."""
+    if not frameworks.available(name):
+        pytest.skip(f"the {name} tab is not available here: "
+                    f"{frameworks.TABS[name].install_hint}")
+
+
+def hide_package(monkeypatch, package):
+    """Make ``importlib.util.find_spec(package)`` say it is not installed."""
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == package else real(name, *a))
+
+
+@pytest.fixture(autouse=True)
+def _skip_missing_mxnet(request):
+    if "mxnet" in request.node.name:
+        require_tab("mxnet")
 
 
 def mirror_dir():
@@ -39,29 +60,15 @@ def _offline_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("MPLBACKEND", "Agg")
 
 
-MXNET_SKIP_REASON = ("MXNet is not installed in this environment (a legacy layer: "
-                     "mxnet 1.9.1 needs Python 3.11 on Linux or an Intel Mac); "
-                     "its tests run in the Python 3.11 environment")
-
-
-def pytest_collection_modifyitems(config, items):
-    """Skip the MXNet-tab tests, by name, where MXNet cannot exist."""
-    if importlib.util.find_spec("mxnet") is not None:
-        return
-    skip = pytest.mark.skip(reason=MXNET_SKIP_REASON)
-    for item in items:
-        if item.get_closest_marker("runs_without_mxnet"):
-            continue
-        if "mxnet" in item.nodeid.lower() or "ref_mxnet" in getattr(item, "fixturenames", ()):
-            item.add_marker(skip)
-
-
 def _reference(module_name, monkeypatch):
+    require_tab("pytorch" if module_name == "torch" else "mxnet")
     try:
         ref = importlib.import_module(f"d2l.{module_name}")
-    except Exception as e:  # noqa: BLE001 - any failure means: no reference here
-        pytest.skip(f"the reference package d2l 0.17.6 ({module_name}) does not import "
-                    f"here ({type(e).__name__}: {e}); parity is checked where it does")
+    except Exception as e:  # noqa: BLE001 - not installed, or its own imports fail
+        pytest.skip(f"the reference package d2l.{module_name} (d2l 0.17.6) cannot "
+                    f"be imported ({type(e).__name__}: {e}); parity with the book "
+                    f"is not checked. Install it with `pip install --no-deps "
+                    f"d2l==0.17.6`")
     path = str(mirror_dir() / "timemachine.txt")
     # The reference downloads from S3; point it at the same bytes instead.
     monkeypatch.setattr(ref, "download", lambda name, cache_dir=None: path)
@@ -77,11 +84,3 @@ def ref_torch(monkeypatch):
 def ref_mxnet(monkeypatch):
     return _reference("mxnet", monkeypatch)
 
-
-@pytest.fixture
-def seed():
-    def _seed(s=0):
-        random.seed(s)
-        import numpy as np
-        np.random.seed(s)
-    return _seed

@@ -5,9 +5,7 @@ environment markers decide where each pin installs.  These tests evaluate
 those markers for each target offline, and one test asks the registry that
 every target really resolves (tools/resolve_lock.py).
 """
-import importlib.util
 import os
-import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -18,20 +16,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tools import resolve_lock, setup_env, sync_env
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module   # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-sync_env = _load("sync_env")
-resolve_lock = _load("resolve_lock")
-setup_env = _load("setup_env")
 LOCK_REQS = resolve_lock.lock_requirements()
 TARGETS = resolve_lock.targets()
 

@@ -6,6 +6,8 @@ a stand-in that records the step function and re-runs it on the same input
 and output buffers, which is what a replay does; that checks everything of
 ours around the capture (static buffers, state carried between replays,
 weights put back after the warm-up, the self-check and the fallbacks)."""
+import dataclasses
+import functools
 import json
 import math
 import os
@@ -96,14 +98,18 @@ def _train(epochs, capture=None, use_random_iter=False, layer="lstm"):
     import random
     import torch
     from torch import nn
+    from d2l_helpers import backend, cuda_graphs
     from d2l_helpers import torch as d2l
     torch.manual_seed(0)
     random.seed(0)
     it, vocab = d2l.load_data_time_machine(4, 10, use_random_iter, max_tokens=1500)
     rnn = (nn.LSTM if layer == "lstm" else nn.GRU)(len(vocab), 16)
     net = d2l.RNNModel(rnn, len(vocab))
-    kwargs = {} if capture is None else {"capture": capture}
-    train_epoch = d2l._epoch_fn(net, it, 1.0, "cpu", use_random_iter, **kwargs)
+    b = d2l.BACKEND
+    if capture is not None:  # the captured step, with a stand-in for CUDA's capture
+        b = dataclasses.replace(b, wrap_step=functools.partial(
+            cuda_graphs.graph_or_eager, capture=capture))
+    train_epoch = backend.train_epoch_fn(b, net, it, 1.0, "cpu", use_random_iter)
     losses = [train_epoch()[0] for _ in range(epochs)]
     return losses, [p.detach().numpy().copy() for p in net.parameters()]
 
@@ -126,8 +132,8 @@ def test_captured_step_trains_exactly_like_the_eager_step(use_random_iter, layer
     FakeCapture(stale_inputs=True),  # wrong results: caught by the self-check
 ], ids=["capture-fails", "replay-is-wrong"])
 def test_a_failed_or_wrong_capture_falls_back_to_eager_with_one_notice(capture, capsys):
-    from d2l_helpers import devices
-    devices._told.discard("cuda-graph")
+    from d2l_helpers import notices
+    notices.forget("cuda-graph")
     losses, weights = _train(2, capture)
     ref_losses, ref_weights = _train(2, None)
     out = capsys.readouterr().out

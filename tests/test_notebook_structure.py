@@ -13,8 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOLS = os.path.join(REPO, "tools")
-sys.path.insert(0, TOOLS)
-import nbtools  # noqa: E402  (tools/ is not a package)
+from tools import nbtools  # noqa: E402
 
 NOTEBOOKS = sorted(
     p for p in glob.glob(os.path.join(REPO, "notebooks", "**", "*.ipynb"),

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from d2l_helpers import data
+from d2l_helpers import backend, data
 
 
 # ------------------------------------------------------------------ data
@@ -108,7 +108,8 @@ def test_torch_training_steps_match_reference(ref_torch, use_random_iter):
     our_iter, _ = d2l.load_data_time_machine(8, 10, use_random_iter, 2000)
     lr = 1.0
     updater = torch.optim.SGD(theirs.parameters(), lr)
-    train_epoch = d2l._epoch_fn(ours, our_iter, lr, "cpu", use_random_iter)
+    train_epoch = backend.train_epoch_fn(d2l.BACKEND, ours, our_iter, lr, "cpu",
+                                         use_random_iter)
     for epoch in range(3):
         random.seed(epoch)
         ref_ppl, _ = ref_torch.train_epoch_ch8(theirs, ref_iter, nn.CrossEntropyLoss(),
@@ -179,7 +180,8 @@ def test_mxnet_training_steps_match_reference(ref_mxnet):
     our_iter, _ = d2l.load_data_time_machine(8, 10, False, 2000)
     lr = 1.0
     trainer = gluon.Trainer(theirs.collect_params(), "sgd", {"learning_rate": lr})
-    train_epoch = d2l._epoch_fn(ours, our_iter, lr, npx.cpu(), False)
+    d2l._hybridize(ours)  # what train_ch8 does after the book's initialisation
+    train_epoch = backend.train_epoch_fn(d2l.BACKEND, ours, our_iter, lr, npx.cpu(), False)
     for epoch in range(3):
         random.seed(epoch)
         ref_ppl, _ = ref_mxnet.train_epoch_ch8(
@@ -215,3 +217,71 @@ def test_mxnet_train_ch8_initialises_and_trains_like_reference(ref_mxnet, capsys
     for p, r in zip(ours.collect_params().values(), theirs.collect_params().values()):
         np.testing.assert_allclose(p.data().asnumpy(), r.data().asnumpy(),
                                    rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------ grad_clipping and sgd
+# The book's clipping and SGD, kept as book API (train_ch8 uses the fused
+# _clip_sgd, checked against them in test_fast_path).  train_epoch_ch8 is
+# gone: our train_ch8 has its own, faster epoch loop.
+
+def _fill_grads(grads, scale, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=tuple(g.shape)) * scale).astype(np.float32) for g in grads]
+
+
+@pytest.mark.parametrize("scale", [3.0, 0.001], ids=["clipped", "not-clipped"])
+def test_torch_grad_clipping_and_sgd_match_reference(ref_torch, scale):
+    import torch
+    d2l, ours, theirs = _torch_pair(ref_torch)
+    values = _fill_grads(list(ours.parameters()), scale)
+    for net in (ours, theirs):
+        for p, v in zip(net.parameters(), values):
+            p.grad = torch.tensor(v)
+    d2l.grad_clipping(ours, 1)
+    ref_torch.grad_clipping(theirs, 1)
+    for p, r in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(p.grad, r.grad, rtol=1e-6, atol=1e-7)
+    clipped = torch.sqrt(sum((p.grad ** 2).sum() for p in ours.parameters()))
+    assert float(clipped) <= 1 + 1e-5 or scale < 1
+    d2l.sgd(list(ours.parameters()), 0.5, 4)
+    ref_torch.sgd(list(theirs.parameters()), 0.5, 4)
+    for p, r in zip(ours.parameters(), theirs.parameters()):
+        torch.testing.assert_close(p, r, rtol=0, atol=0)
+        assert float(p.grad.abs().sum()) == 0  # the book's sgd zeroes the gradient
+
+
+@pytest.mark.parametrize("scale", [3.0, 0.001], ids=["clipped", "not-clipped"])
+def test_mxnet_grad_clipping_and_sgd_match_reference(ref_mxnet, scale):
+    d2l, ours, theirs = _mx_pair(ref_mxnet)
+    ours_p = [p.data() for p in ours.collect_params().values()]
+    theirs_p = [p.data() for p in theirs.collect_params().values()]
+    values = _fill_grads(ours_p, scale)
+    for params in (ours_p, theirs_p):
+        for p, v in zip(params, values):
+            p.grad[:] = v
+    d2l.grad_clipping(ours, 1)
+    ref_mxnet.grad_clipping(theirs, 1)
+    for p, r in zip(ours_p, theirs_p):
+        np.testing.assert_allclose(p.grad.asnumpy(), r.grad.asnumpy(), rtol=1e-6, atol=1e-7)
+    d2l.sgd(ours_p, 0.5, 4)
+    ref_mxnet.sgd(theirs_p, 0.5, 4)
+    for p, r in zip(ours_p, theirs_p):
+        np.testing.assert_array_equal(p.asnumpy(), r.asnumpy())
+
+
+# ------------------------------------------------------------ skips say why
+
+def test_a_missing_reference_package_is_a_skip_that_says_why(monkeypatch):
+    import sys
+    import conftest
+    monkeypatch.setitem(sys.modules, "d2l.torch", None)  # `import d2l.torch` fails
+    with pytest.raises(pytest.skip.Exception,
+                       match=r"d2l\.torch \(d2l 0\.17\.6\).*pip install --no-deps d2l==0\.17\.6"):
+        conftest._reference("torch", monkeypatch)
+
+
+def test_a_missing_framework_is_a_skip_that_says_why(monkeypatch):
+    import conftest
+    conftest.hide_package(monkeypatch, "mxnet")
+    with pytest.raises(pytest.skip.Exception, match=r"mxnet tab is not available.*Python 3\.11"):
+        conftest._reference("mxnet", monkeypatch)

@@ -1,16 +1,11 @@
 """tools/setup_env.py: the one set-up path for make and for Windows users."""
-import importlib.util
 import os
 import stat
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("setup_env", ROOT / "tools" / "setup_env.py")
-setup_env = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(setup_env)
+from tools import setup_env
 
 
 def _fake_python(tmp_path, version="3 10 4"):

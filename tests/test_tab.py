@@ -5,7 +5,8 @@ import sys
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from d2l_helpers import config, tab
+from conftest import hide_package
+from d2l_helpers import config, frameworks, tab
 
 
 @pytest.fixture(scope="module")
@@ -82,31 +83,40 @@ def test_unknown_D2L_TAB_fails_at_load(monkeypatch):
         tab.load_ipython_extension(shell)
 
 
-def test_mxnet_selected_but_missing_names_the_install(monkeypatch):
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "mxnet" else real(name, *a))
-    with pytest.raises(ImportError, match=r"pip install mxnet==1\.9\.1"):
-        tab.set_tab("mxnet")
+MXNET_HINT = r"MXNet is retired.*Python 3\.11.*make lab PYTHON=python3\.11.*Windows has no MXNet"
 
 
-def test_importing_mxnet_module_without_mxnet_gives_hint(monkeypatch):
+def test_tab_magic_mxnet_when_missing_says_why_and_how(ip, monkeypatch):
+    hide_package(monkeypatch, "mxnet")
+    with pytest.raises(frameworks.TabUnavailable, match=MXNET_HINT):
+        ip.run_line_magic("tab", "mxnet")
+    assert config.active_tab() == "pytorch"   # nothing switched
+
+
+def test_D2L_TAB_mxnet_when_missing_fails_at_load(monkeypatch):
+    hide_package(monkeypatch, "mxnet")
+    monkeypatch.setenv("D2L_TAB", "mxnet")
+    with pytest.raises(frameworks.TabUnavailable, match=MXNET_HINT):
+        tab.load_ipython_extension(InteractiveShell.instance())
+
+
+def test_importing_mxnet_module_without_mxnet_says_why_and_how(monkeypatch):
     monkeypatch.setitem(sys.modules, "mxnet", None)  # makes `import mxnet` fail
     monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
-    with pytest.raises(ImportError, match=r"mxnet==1\.9\.1 with numpy<1\.24.*make lab"):
+    with pytest.raises(ImportError, match=MXNET_HINT):
         importlib.import_module("d2l_helpers.mxnet")
     monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
 
 
-@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("YES", True),
-                                            ("0", False), ("", False), ("off", False)])
-def test_quick_mode_values(monkeypatch, value, expected):
-    monkeypatch.setenv("D2L_QUICK", value)
-    assert config.quick_mode() is expected
+def test_pytorch_missing_names_make_lab(monkeypatch):
+    hide_package(monkeypatch, "torch")
+    with pytest.raises(frameworks.TabUnavailable, match=r"PyTorch is missing: run `make lab`"):
+        frameworks.require("pytorch")
 
 
-@pytest.mark.parametrize("value", ["2", "maybe", "quick"])
-def test_quick_mode_rejects_unclear_values(monkeypatch, value):
-    monkeypatch.setenv("D2L_QUICK", value)
-    with pytest.raises(config.ConfigError, match="neither true nor false"):
-        config.quick_mode()
+def test_registry_is_the_one_list_of_tabs():
+    import tools.nbtools as nbtools
+    assert config.TABS == tuple(frameworks.TABS) == ("pytorch", "mxnet")
+    assert nbtools.TAB_MARKERS == ("#@tab all", "#@tab pytorch", "#@tab mxnet")
+    for t in frameworks.TABS.values():
+        assert importlib.import_module(t.helpers).FRAMEWORK == t.name

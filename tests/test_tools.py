@@ -1,20 +1,14 @@
 """The command-line tools behind `make book` and `make bench`."""
-import importlib.util
-import json
 from pathlib import Path
+
+import pytest
+
+from tools import book, markers
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_results_table_lists_full_runs_only():
-    book = _load("book")
     runs = [
         {"key": "chapter/lstm-2layer", "tab": "pytorch", "final_train_ppl": 1.03,
          "final_valid_ppl": 9.8, "best_valid_ppl": 7.1, "tokens_per_sec": 20123.4,
@@ -36,7 +30,6 @@ def test_results_table_lists_full_runs_only():
 
 
 def test_book_finds_every_notebook_in_order():
-    book = _load("book")
     names = [p.name for p in book.notebooks()]
     assert names[:3] == ["01-functional-dependencies.ipynb", "02-concise-implementation.ipynb",
                          "03-training-and-prediction.ipynb"]
@@ -47,3 +40,32 @@ def test_readme_has_the_markers_the_tools_write_between():
     text = (ROOT / "README.md").read_text()
     for marker in ("results", "bench"):
         assert f"<!-- {marker}:start -->" in text and f"<!-- {marker}:end -->" in text
+
+
+def test_marker_splice_replaces_only_between_the_markers(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("head\n<!-- bench:start -->\nold\n<!-- bench:end -->\ntail\n")
+    markers.replace_between(path, "bench", "new table\n")
+    assert path.read_text() == ("head\n<!-- bench:start -->\nnew table\n"
+                                "<!-- bench:end -->\ntail\n")
+
+
+@pytest.mark.parametrize("text", ["no markers", "<!-- bench:end --> <!-- bench:start -->",
+                                  "<!-- bench:start --> <!-- bench:start --> <!-- bench:end -->"])
+def test_marker_splice_refuses_missing_or_misplaced_markers(tmp_path, text):
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    with pytest.raises(markers.MarkerError, match="bench:start"):
+        markers.replace_between(path, "bench", "x")
+    assert path.read_text() == text
+
+
+def test_book_runs_notebooks_over_ipc_without_the_tcp_warning(tmp_path, capfd):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+    nb = new_notebook(cells=[new_code_cell("print(6 * 7)")])
+    book.run_notebook(nb, tmp_path, timeout=120)
+    assert nb.cells[0].outputs[0]["text"] == "42\n"
+    err = capfd.readouterr().err
+    assert "without encryption" not in err
+    assert list(tmp_path.iterdir()) == []   # no connection files or sockets left here

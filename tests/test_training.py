@@ -3,11 +3,12 @@ Ctrl-C handling, device fallback and prediction input, in both frameworks."""
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
 
-from d2l_helpers import config, results, training
+from d2l_helpers import modes, notices, results, training
 
 
 # ------------------------------------------------------------ helpers
@@ -45,7 +46,8 @@ def params_np(fw, net):
 
 class Trap:
     """Wraps a model's forward: after `after` training steps it poisons the output
-    with nan, or raises KeyboardInterrupt, and remembers the weights then."""
+    with nan, blows it up to a huge but finite loss ("huge"), or raises
+    KeyboardInterrupt, and remembers the weights then."""
 
     def __init__(self, fw, net, after, action):
         self.fw, self.net, self.after, self.action = fw, net, after, action
@@ -70,7 +72,7 @@ class Trap:
                 self.weights_then = params_np(self.fw, self.net)
             if self.action == "interrupt" and self.calls == self.after + 1:
                 raise KeyboardInterrupt  # once, like one press of Ctrl-C
-            out = out * float("nan")
+            out = out * (1e6 if self.action == "huge" else float("nan"))
         return out, state
 
 
@@ -119,12 +121,51 @@ def test_history_records_every_epoch_and_validation(fw, capsys):
 
 def test_quick_mode_caps_epochs_with_a_banner(monkeypatch, capsys):
     monkeypatch.setenv("D2L_QUICK", "1")
-    monkeypatch.setattr(config, "_banners_shown", set())
-    monkeypatch.setattr(config, "QUICK_MAX_EPOCHS", 2)
+    notices.forget()
     d2l, net, it, vocab = torch_setup()
-    h = d2l.train_ch8(net, it, vocab, 1, 500, "cpu")
-    assert h.epoch == [1, 2]
+    quick2 = modes.Mode("quick", max_epochs=2, live_plot=False)
+    h = d2l.train_ch8(net, it, vocab, 1, 500, "cpu", mode=quick2)
+    assert h.epoch == [1, 2] and h.mode == "quick" and h.summary()["quick_mode"]
     assert "[quick mode] train_ch8: 500 epochs cut to 2" in capsys.readouterr().out
+    h = d2l.train_ch8(net, it, vocab, 1, 500, "cpu", mode="quick")  # the environment's
+    assert h.epoch == list(range(1, 11))
+
+
+def test_class_mode_keeps_forty_percent_of_the_epochs(monkeypatch, capsys):
+    monkeypatch.setenv("D2L_QUICK", "class")
+    notices.forget()
+    assert modes.current() is modes.CLASS
+    assert [modes.CLASS.epochs(n) for n in (500, 268, 16, 2, 1, 0)] == [200, 107, 6, 1, 1, 0]
+    d2l, net, it, vocab = torch_setup()
+    h = d2l.train_ch8(net, it, vocab, 1, 5, "cpu")
+    assert h.epoch == [1, 2] and h.mode == "class"
+    assert "[class mode] train_ch8: 5 epochs cut to 2 (D2L_QUICK=class" in capsys.readouterr().out
+    # class mode keeps all text: corpora stay different
+    it2, _ = d2l.load_data_books(4, 10, ["time_machine", "war_of_the_worlds"])
+    assert len(it2.corpus) > 400_000 and len(it2.valid_corpus) > 17_000
+
+
+@pytest.mark.parametrize("value,mode", [("1", "quick"), ("true", "quick"), ("YES", "quick"),
+                                        ("quick", "quick"), ("class", "class"),
+                                        ("0", "full"), ("", "full"), ("off", "full")])
+def test_mode_values(monkeypatch, value, mode):
+    monkeypatch.setenv("D2L_QUICK", value)
+    assert modes.current().name == mode
+
+
+@pytest.mark.parametrize("value", ["2", "maybe", "classroom"])
+def test_mode_rejects_unclear_values(monkeypatch, value):
+    monkeypatch.setenv("D2L_QUICK", value)
+    with pytest.raises(modes.ModeError, match="names no run mode.*D2L_QUICK=class"):
+        modes.current()
+
+
+def test_only_the_mode_module_reads_D2L_QUICK():
+    from pathlib import Path
+    pkg = Path(training.__file__).parent
+    literal = re.compile(r"""["']D2L_QUICK["']""")  # a name to look up, not prose
+    readers = sorted(p.name for p in pkg.glob("*.py") if literal.search(p.read_text()))
+    assert readers == ["modes.py"]
 
 
 def test_results_are_recorded_atomically(tmp_path, monkeypatch):
@@ -143,16 +184,19 @@ def test_results_are_recorded_atomically(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------ divergence and Ctrl-C
 
+@pytest.mark.parametrize("action,what", [("nan", "(nan)"),
+                                         ("huge", "too large for a perplexity")])
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_nan_loss_stops_with_history_and_last_good_epoch_weights(fw, capsys):
+def test_divergence_stops_with_history_and_last_good_epoch_weights(fw, action, what, capsys):
     d2l, net, it, vocab = SETUPS[fw]()
     steps = len(it)
-    Trap(fw, net, after=steps + 3, action="nan")   # blows up inside epoch 2
+    Trap(fw, net, after=steps + 3, action=action)   # blows up inside epoch 2
     h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
-    assert h.epoch == [1]
+    assert h.epoch == [1] and len(h.train_ppl) == 1
     assert "epoch 2" in h.stopped and "lower lr" in h.stopped
     out = capsys.readouterr().out
-    assert "nan/inf in epoch 2" in out and "end of epoch 1" in out
+    assert f"diverged" in out and what in out and "in epoch 2" in out
+    assert "end of epoch 1" in out
     after = params_np(fw, net)
     assert all(np.isfinite(p).all() for p in after)
     # The model went back to the end of epoch 1: the same weights as a
@@ -161,6 +205,22 @@ def test_nan_loss_stops_with_history_and_last_good_epoch_weights(fw, capsys):
     d2l2.train_ch8(net2, it2, vocab2, 1, 1, device(fw))
     for a, b in zip(after, params_np(fw, net2)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+def test_a_huge_lr_stops_training_without_a_crash(fw, capsys):
+    d2l, net, it, vocab = SETUPS[fw]()
+    h = d2l.train_ch8(net, it, vocab, 1e9, 3, device(fw))   # was: OverflowError
+    assert h.epoch == [] and "diverged" in h.stopped and "epoch 1" in h.stopped
+    assert "initial weights" in h.stopped and "lower lr than 1000000000.0" in h.stopped
+    assert all(np.isfinite(p).all() for p in params_np(fw, net))
+    assert set(h.samples) == {"time traveller", "traveller"}
+
+
+def test_perplexity_never_overflows():
+    assert training.perplexity(0.0) == 1.0
+    assert training.perplexity(709.0) < float("inf")
+    assert training.perplexity(1e9) == float("inf")
 
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
@@ -187,9 +247,8 @@ def test_keyboard_interrupt_keeps_model_and_history_of_finished_epochs(fw, capsy
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
 def test_try_gpu_beyond_count_falls_back_to_cpu_once(fw, capsys):
-    from d2l_helpers import devices
     d2l = SETUPS[fw]()[0]
-    devices._told.discard(("try_gpu", 7))
+    notices.forget(("try_gpu", 7))
     assert "cpu" in str(d2l.try_gpu(7))
     assert "cpu" in str(d2l.try_gpu(7))
     assert capsys.readouterr().out.count("try_gpu(7): no GPU 7 found") == 1
@@ -199,12 +258,15 @@ def test_try_gpu_beyond_count_falls_back_to_cpu_once(fw, capsys):
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
 def test_predict_rejects_empty_prefix_and_warns_on_unknown_chars(fw):
-    from d2l_helpers import data
     d2l, net, it, vocab = SETUPS[fw]()
     d2l.train_ch8(net, it, vocab, 1, 1, device(fw))
     with pytest.raises(ValueError, match="prefix=''"):
         d2l.predict_ch8("", 10, net, vocab, device(fw))
-    data._warned_unknown.clear()
+    for bad in (-3, 2.5, "5", True):
+        with pytest.raises(ValueError, match=f"num_preds={bad!r} must be a whole number >= 0"):
+            d2l.predict_ch8("time", bad, net, vocab, device(fw))
+    assert d2l.predict_ch8("time", 0, net, vocab, device(fw)) == "time"
+    notices.forget()
     with pytest.warns(UserWarning, match=r"outside the vocabulary \('!T'\).*<unk>"):
         out = d2l.predict_ch8("Time!", 5, net, vocab, device(fw))
     assert out.startswith("<unk>ime<unk>") and len(out) == len("<unk>ime<unk>") + 5
@@ -226,6 +288,6 @@ def test_validation_schedule_keeps_its_cost_small():
     # a short run on 10k characters: not every epoch, or validation (17k
     # held-out tokens) would cost more than half of the training
     every = training.default_valid_every(20, 9_730, 17_058)
-    assert every == 12 and 17_058 / (3 * every * 9_730) <= training.VALID_SHARE
+    assert every == 12 and 17_058 / (3 * every * 9_730) <= training.VALIDATION_TIME_BUDGET
     # a big corpus: every epoch is cheap to validate
     assert training.default_valid_every(2, 1_200_000, 17_058) == 1

@@ -20,8 +20,10 @@ separates the gain of the training loop from that of the settings.
 """
 import argparse
 import contextlib
+import importlib
 import io
 import json
+import math
 import os
 import random
 import statistics
@@ -33,12 +35,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from d2l_helpers import frameworks  # noqa: E402
+from tools.markers import replace_between  # noqa: E402
+
+BATCH_SIZE, NUM_STEPS, LR, MAX_TOKENS = 32, 35, 2, 10_000  # the chapter's run
+
 
 def _reference(tab):
-    import importlib
     # The book's package first, so that MXNet starts with its own defaults,
     # as in the book's notebooks (importing d2l_helpers would change them).
-    ref = importlib.import_module("d2l.torch" if tab == "pytorch" else "d2l.mxnet")
+    ref = importlib.import_module(f"d2l.{frameworks.TABS[tab].package}")
     from d2l_helpers import data
     path = str(data.fetch("time_machine"))
     ref.download = lambda name, cache_dir=None: path  # offline, same bytes
@@ -62,16 +68,18 @@ def build(tab, lib, num_layers=2, num_hiddens=256, vocab_size=28, seed=0):
     return lib.RNNModel(rnn.LSTM(num_hiddens, num_layers), vocab_size)
 
 
-def run_once(tab, lib, epochs, lr=2, max_tokens=10000, num_layers=2, ours=True,
+def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=True,
              books=None):
     """Wall time, tokens/s and final perplexity of one train_ch8 call."""
     if books:
-        train_iter, vocab = lib.load_data_books(32, 35, books, max_tokens=max_tokens)
+        train_iter, vocab = lib.load_data_books(BATCH_SIZE, NUM_STEPS, books,
+                                                max_tokens=max_tokens)
     else:
-        train_iter, vocab = lib.load_data_time_machine(32, 35, max_tokens=max_tokens)
+        train_iter, vocab = lib.load_data_time_machine(BATCH_SIZE, NUM_STEPS,
+                                                       max_tokens=max_tokens)
     net = build(tab, lib, num_layers)
     device = lib.try_gpu()
-    tokens = sum(X.size if tab == "mxnet" else X.numel() for X, _ in train_iter) * epochs
+    tokens = sum(math.prod(X.shape) for X, _ in train_iter) * epochs
     out = io.StringIO()
     random.seed(1)
     start = time.perf_counter()
@@ -133,8 +141,7 @@ def worker(job):
     if which == "ref":
         lib = _reference(tab)
     else:
-        lib = __import__(f"d2l_helpers.{'torch' if tab == 'pytorch' else 'mxnet'}",
-                         fromlist=["x"])
+        lib = importlib.import_module(frameworks.TABS[tab].helpers)
     print(json.dumps(run_once(tab, lib, ours=which == "ours", **job)))
 
 
@@ -190,7 +197,7 @@ def scaling(tab, epochs):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tab", choices=["pytorch", "mxnet", "both"], default="both")
+    p.add_argument("--tab", choices=list(frameworks.NAMES) + ["both"], default="both")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--scaling", action="store_true")
@@ -202,7 +209,7 @@ def main():
     os.environ.setdefault("D2L_QUICK", "0")
     if a.worker:
         return worker(a.worker)
-    tabs = ["pytorch", "mxnet"] if a.tab == "both" else [a.tab]
+    tabs = list(frameworks.NAMES) if a.tab == "both" else [a.tab]
     log = io.StringIO()
 
     class Tee(io.TextIOBase):
@@ -224,12 +231,7 @@ def main():
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
     if a.readme:
-        readme = ROOT / "README.md"
-        src = readme.read_text()
-        head, rest = src.split("<!-- bench:start -->", 1)
-        _, tail = rest.split("<!-- bench:end -->", 1)
-        readme.write_text(f"{head}<!-- bench:start -->\n{log.getvalue().strip()}\n"
-                          f"<!-- bench:end -->{tail}")
+        replace_between(ROOT / "README.md", "bench", log.getvalue())
 
 
 if __name__ == "__main__":

@@ -64,12 +64,16 @@ def _arrow(ax, start, end, colour=ARROW_COLOUR, style="-", lw=1.5):
         linewidth=lw, linestyle=style, shrinkA=0, shrinkB=0, zorder=1))
 
 
-def draw(out=DEFAULT_OUT):
-    """Draw the figure and save it to ``out`` (format from the extension)."""
+HALF_W, HALF_H = BOX_W / 2, BOX_H / 2
+GAP = 0.06          # space between an arrow tip and a box edge
+ELLIPSIS_HALF_W = 0.32   # half width of a "..." column, for horizontal arrows
+ELLIPSIS_HALF_H = 0.26   # half height of a vertical-dots row, for vertical arrows
+
+
+def _new_axes():
     matplotlib.rcParams["svg.hashsalt"] = "d2l-deep-rnn"
     matplotlib.rcParams["svg.fonttype"] = "path"
     matplotlib.rcParams["mathtext.fontset"] = "dejavusans"
-
     ncol, nrow = len(COLUMNS), len(ROWS)
     fig = Figure(figsize=(8.4, 6.9))
     ax = fig.add_axes([0, 0, 1, 1])
@@ -77,10 +81,10 @@ def draw(out=DEFAULT_OUT):
     ax.set_ylim(-1.4, (nrow - 1) * DY + 0.75)
     ax.set_aspect("equal")
     ax.axis("off")
+    return fig, ax
 
-    half_w, half_h = BOX_W / 2, BOX_H / 2
-    gap = 0.06  # space between an arrow tip and a box edge
 
+def _draw_boxes(ax):
     for r, (kind, layer) in enumerate(ROWS):
         y = r * DY
         for c, step in enumerate(COLUMNS):
@@ -99,55 +103,65 @@ def draw(out=DEFAULT_OUT):
                 face, edge = COLOURS[key]
                 _box(ax, x, y, _label(kind, layer, c), face, edge)
 
-    # Horizontal arrows: state of layer l at step t -> step t+1 (same layer).
+
+def _draw_time_arrows(ax):
+    """State of layer l at step t -> step t+1 (same layer), and H_0 dashed."""
     for r, (kind, layer) in enumerate(ROWS):
         if kind != "hidden":
             continue
         y = r * DY
         colour = COLOURS["hidden" + layer][1]
-        # Initial state H_0 enters from the left (dashed).
-        _arrow(ax, (-half_w - 0.75, y), (-half_w - gap, y), colour, "--")
-        for c in range(ncol - 1):
+        _arrow(ax, (-HALF_W - 0.75, y), (-HALF_W - GAP, y), colour, "--")
+        for c in range(len(COLUMNS) - 1):
             x0, x1 = c * DX, (c + 1) * DX
-            left = x0 + (0.32 if COLUMNS[c] is None else half_w) + gap
-            right = x1 - (0.32 if COLUMNS[c + 1] is None else half_w) - gap
+            left = x0 + (ELLIPSIS_HALF_W if COLUMNS[c] is None else HALF_W) + GAP
+            right = x1 - (ELLIPSIS_HALF_W if COLUMNS[c + 1] is None else HALF_W) - GAP
             _arrow(ax, (left, y), (right, y), colour)
 
-    # Vertical arrows: X -> layer 1 -> layer 2 -> ... -> layer L -> O.
+
+def _draw_depth_arrows(ax):
+    """X -> layer 1 -> layer 2 -> ... -> layer L -> O, at every time step."""
     for c, step in enumerate(COLUMNS):
         if step is None:
             continue
         x = c * DX
-        for r in range(nrow - 1):
+        for r in range(len(ROWS) - 1):
             below, above = ROWS[r][0], ROWS[r + 1][0]
-            y0 = r * DY + (0.26 if below == "dots" else half_h) + gap
-            y1 = (r + 1) * DY - (0.26 if above == "dots" else half_h) - gap
+            y0 = r * DY + (ELLIPSIS_HALF_H if below == "dots" else HALF_H) + GAP
+            y1 = (r + 1) * DY - (ELLIPSIS_HALF_H if above == "dots" else HALF_H) - GAP
             colour = COLOURS["hidden" + ROWS[r][1]][1] \
                 if below == "hidden" else ARROW_COLOUR
             if below == "input":
                 colour = COLOURS["input"][1]
             _arrow(ax, (x, y0), (x, y1), colour)
 
-    # Axis hints and row names.
-    x_end = (ncol - 1) * DX
-    ax.annotate("", xy=(x_end + 0.6, -0.82), xytext=(-0.6, -0.82),
-                arrowprops=dict(arrowstyle="-|>", color="#777777", lw=1.2,
-                                mutation_scale=14))
+
+def _draw_legend(ax):
+    """Axis hints (time, depth) and row names."""
+    x_end, top = (len(COLUMNS) - 1) * DX, (len(ROWS) - 1) * DY
+    hint = dict(arrowstyle="-|>", color="#777777", lw=1.2, mutation_scale=14)
+    ax.annotate("", xy=(x_end + 0.6, -0.82), xytext=(-0.6, -0.82), arrowprops=hint)
     ax.text(x_end / 2, -0.95, "time →", ha="center", va="top",
             fontsize=12, color="#555555")
-    ax.annotate("", xy=(-1.55, (nrow - 1) * DY), xytext=(-1.55, 0),
-                arrowprops=dict(arrowstyle="-|>", color="#777777", lw=1.2,
-                                mutation_scale=14))
-    ax.text(-1.68, (nrow - 1) * DY / 2, "depth ↑", ha="right", va="center",
+    ax.annotate("", xy=(-1.55, top), xytext=(-1.55, 0), arrowprops=dict(hint))
+    ax.text(-1.68, top / 2, "depth ↑", ha="right", va="center",
             rotation=90, fontsize=12, color="#555555")
     names = {"input": "input", "output": "output"}
     for r, (kind, layer) in enumerate(ROWS):
         if kind == "dots":
             continue
         name = names.get(kind, f"layer ${layer}$")
-        ax.text(-1.42, r * DY + half_h + 0.05, name, ha="left", va="bottom",
+        ax.text(-1.42, r * DY + HALF_H + 0.05, name, ha="left", va="bottom",
                 fontsize=9, color="#555555")
 
+
+def draw(out=DEFAULT_OUT):
+    """Draw the figure and save it to ``out`` (format from the extension)."""
+    fig, ax = _new_axes()
+    _draw_boxes(ax)
+    _draw_time_arrows(ax)
+    _draw_depth_arrows(ax)
+    _draw_legend(ax)
     folder = os.path.dirname(out)
     if folder:
         os.makedirs(folder, exist_ok=True)

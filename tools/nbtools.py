@@ -6,9 +6,9 @@ Command line::
     python tools/nbtools.py split --lang zh|en --out DIR NB...
     python tools/nbtools.py strip NB...
 
-As a module (``tools/`` is no package: put it on ``sys.path`` first)::
+As a module (from the repository root)::
 
-    import nbtools
+    from tools import nbtools
     nbtools.check("notebooks/01-x.ipynb")       # -> list of problem strings
     nbtools.split(paths, "zh", "build/zh")      # -> list of written paths
     nbtools.strip(paths)                        # -> list of changed paths
@@ -25,10 +25,13 @@ import sys
 import nbformat
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not __package__:  # run as a script: python tools/nbtools.py
+    sys.path.insert(0, REPO)
+from d2l_helpers import frameworks  # noqa: E402
 GLOSSARY = os.path.join(REPO, "docs", "glossary.tsv")
 
 SETUP_CELL = "%load_ext d2l_helpers.tab"
-TAB_MARKERS = ("#@tab all", "#@tab pytorch", "#@tab mxnet")
+TAB_MARKERS = ("#@tab all",) + tuple(f"#@tab {name}" for name in frameworks.NAMES)
 LANGS = ("zh", "en")
 LANG_TAGS = tuple("lang-" + lang for lang in LANGS)
 KERNEL = "python3"
@@ -96,6 +99,73 @@ def _is_checkpoint(path):
     return ".ipynb_checkpoints" in os.path.normpath(path).split(os.sep)
 
 
+def _check_kernel(nb):
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    if kernel != KERNEL:
+        return [f"kernelspec name is {kernel!r}, expected {KERNEL!r}"]
+    return []
+
+
+def _check_code_cells(cells):
+    """Code cells: stored clean, the setup cell first, tab markers afterwards."""
+    problems = []
+    code = [(i, cell) for i, cell in enumerate(cells) if cell.cell_type == "code"]
+    if not code:
+        return [f"no code cells: the first code cell must be '{SETUP_CELL}'"]
+    for i, cell in code:
+        if cell.get("outputs"):
+            problems.append(f"cell {i}: stored outputs (run "
+                            f"`python tools/nbtools.py strip`)")
+        if cell.get("execution_count") is not None:
+            problems.append(f"cell {i}: stored execution count "
+                            f"{cell.execution_count}")
+    first, rest = code[0], code[1:]
+    if first[1].source.strip() != SETUP_CELL:
+        problems.append(f"cell {first[0]}: first code cell must be exactly "
+                        f"'{SETUP_CELL}'")
+    for i, cell in rest:
+        first_line = cell.source.split("\n", 1)[0].rstrip()
+        if first_line not in TAB_MARKERS:
+            problems.append(f"cell {i}: code cell must start with one of "
+                            f"{', '.join(TAB_MARKERS)}; found {first_line!r}")
+    return problems
+
+
+def _is_lang(cell, lang):
+    return cell is not None and cell.cell_type == "markdown" and _lang(cell) == lang
+
+
+def _check_pairs(cells):
+    """Markdown cells: one language tag each, in zh/en pairs.  Returns
+    ``(problems, [(index, zh cell, en cell), ...])``."""
+    problems, pairs = [], []
+    for i, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        lang = _lang(cell)
+        prev = cells[i - 1] if i > 0 else None
+        nxt = cells[i + 1] if i + 1 < len(cells) else None
+        if lang is None:
+            problems.append(f"cell {i}: markdown cell needs exactly one of the "
+                            f"tags {' / '.join(LANG_TAGS)}")
+        elif lang == "zh" and _is_lang(nxt, "en"):
+            pairs.append((i, cell, nxt))
+        elif lang == "zh":
+            problems.append(f"cell {i}: lang-zh cell is not immediately "
+                            f"followed by its lang-en translation")
+        elif not _is_lang(prev, "zh"):
+            problems.append(f"cell {i}: lang-en cell does not immediately "
+                            f"follow a lang-zh cell")
+    return problems, pairs
+
+
+def _check_glossary(pairs, glossary):
+    """The Chinese cell uses the Chinese term of each English glossary term."""
+    return [f"cell {i}: English uses '{en}' but Chinese lacks '{zh}'"
+            for i, zh_cell, en_cell in pairs
+            for en, zh in glossary_problems(en_cell.source, zh_cell.source, glossary)]
+
+
 def check(path, glossary=None):
     """Problems of one notebook as ``["cell N: ...", ...]`` (cells counted
     from 0, over all cells); an empty list means it follows the conventions."""
@@ -103,70 +173,9 @@ def check(path, glossary=None):
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # unreadable JSON, wrong nbformat ...
         return [f"cannot read notebook: {err}"]
-    problems = []
-    cells = nb.cells
-
-    kernel = nb.metadata.get("kernelspec", {}).get("name")
-    if kernel != KERNEL:
-        problems.append(f"kernelspec name is {kernel!r}, expected {KERNEL!r}")
-
-    # Code cells: clean, setup cell first, tab markers afterwards.
-    first_code = True
-    for i, cell in enumerate(cells):
-        if cell.cell_type != "code":
-            continue
-        if cell.get("outputs"):
-            problems.append(f"cell {i}: stored outputs (run "
-                            f"`python tools/nbtools.py strip`)")
-        if cell.get("execution_count") is not None:
-            problems.append(f"cell {i}: stored execution count "
-                            f"{cell.execution_count}")
-        source = cell.source
-        if first_code:
-            first_code = False
-            if source.strip() != SETUP_CELL:
-                problems.append(f"cell {i}: first code cell must be exactly "
-                                f"'{SETUP_CELL}'")
-            continue
-        first_line = source.split("\n", 1)[0].rstrip()
-        if first_line not in TAB_MARKERS:
-            problems.append(f"cell {i}: code cell must start with one of "
-                            f"{', '.join(TAB_MARKERS)}; found {first_line!r}")
-    if first_code:
-        problems.append(f"no code cells: the first code cell must be "
-                        f"'{SETUP_CELL}'")
-
-    # Markdown cells: one language tag each, zh/en pairs.
-    pairs = []
-    for i, cell in enumerate(cells):
-        if cell.cell_type != "markdown":
-            continue
-        lang = _lang(cell)
-        if lang is None:
-            problems.append(f"cell {i}: markdown cell needs exactly one of the "
-                            f"tags {' / '.join(LANG_TAGS)}")
-            continue
-        prev = cells[i - 1] if i > 0 else None
-        nxt = cells[i + 1] if i + 1 < len(cells) else None
-        if lang == "zh":
-            if nxt is not None and nxt.cell_type == "markdown" \
-                    and _lang(nxt) == "en":
-                pairs.append((i, cell, nxt))
-            else:
-                problems.append(f"cell {i}: lang-zh cell is not immediately "
-                                f"followed by its lang-en translation")
-        elif not (prev is not None and prev.cell_type == "markdown"
-                  and _lang(prev) == "zh"):
-            problems.append(f"cell {i}: lang-en cell does not immediately "
-                            f"follow a lang-zh cell")
-
-    # Glossary: the Chinese cell uses the Chinese term of each English term.
-    for i, zh_cell, en_cell in pairs:
-        for en, zh in glossary_problems(en_cell.source, zh_cell.source,
-                                        glossary):
-            problems.append(f"cell {i}: English uses '{en}' but Chinese "
-                            f"lacks '{zh}'")
-    return problems
+    pair_problems, pairs = _check_pairs(nb.cells)
+    return (_check_kernel(nb) + _check_code_cells(nb.cells) + pair_problems
+            + _check_glossary(pairs, glossary))
 
 
 # --------------------------------------------------------------------------

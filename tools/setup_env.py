@@ -50,9 +50,6 @@ NOTEBOOKS = sorted(str(p.relative_to(ROOT)) for p in
                    + list((ROOT / "notebooks" / "exercises").glob("*.ipynb")))
 NBVAL = ["-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax",
          "--nbval-kernel-name", "python3", "--nbval-cell-timeout=900"]
-MXNET_WHY = ("MXNet is retired (the Apache project is in the attic); its last "
-             "release, 1.9.1, needs numpy < 1.24 and so installs only with "
-             "Python 3.11 on Linux (x86-64 or aarch64) or on an Intel Mac")
 
 
 class SetupError(RuntimeError):
@@ -199,23 +196,19 @@ def _write_stamp(venv, stamp):
 
 
 def available_tabs(venv):
-    """{tab: True/False} for the frameworks importable in ``venv``."""
-    code = ("import importlib.util, json; print(json.dumps({t: importlib.util.find_spec(m) "
-            "is not None for t, m in (('pytorch', 'torch'), ('mxnet', 'mxnet'))}))")
-    out = run([venv_python(venv), "-c", code], capture_output=True, text=True).stdout
-    return json.loads(out)
+    """(tabs that can run in ``venv``, why the others cannot), from the tab
+    registry in d2l_helpers/frameworks.py: the one list of tabs."""
+    proc = run([venv_python(venv), "-m", "d2l_helpers.frameworks"], cwd=ROOT,
+               capture_output=True, text=True)
+    return proc.stdout.split(), proc.stderr.strip()
 
 
 def info(venv):
-    tabs = available_tabs(venv)
-    have = [t for t, ok in tabs.items() if ok]
-    line = f"{venv} has the {' and '.join(have) or 'no'} tab{'s' if len(have) != 1 else ''}"
-    if not tabs["mxnet"]:
-        line += (f"; no MXNet tab: {MXNET_WHY}. For it: `make lab PYTHON=python3.11` "
-                 f"on Linux or an Intel Mac")
-    if not tabs["pytorch"]:
-        line += "; no PyTorch tab: torch 2.14.1 has no wheel for this platform (Intel Mac)"
-    say(line)
+    tabs, why_not = available_tabs(venv)
+    plural = "s" if len(tabs) != 1 else ""
+    say(f"{venv} has the {' and '.join(tabs) or 'no'} tab{plural}")
+    for line in why_not.splitlines():
+        say(line)
     return tabs
 
 
@@ -234,10 +227,11 @@ def test(venv, what="default", extra=()):
         run([py, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/browser",
              "tests", *extra], cwd=ROOT, env=env)
     if what in ("default", "all", "notebooks"):
-        for tab, ok in available_tabs(venv).items():
-            if not ok:
-                say(f"notebooks under the {tab} tab: skipped, {tab} is not installed here")
-                continue
+        tabs, _ = available_tabs(venv)
+        if not tabs:
+            raise SetupError(f"{venv} has no tab to run the notebooks under (see above)")
+        for tab in tabs:
+            say(f"notebooks under the {tab} tab (quick mode)")
             run([py, *NBVAL, *NOTEBOOKS, *extra], cwd=ROOT,
                 env=dict(env, D2L_QUICK=env.get("D2L_QUICK", "1"), D2L_TAB=tab))
     if what in ("all", "browser"):

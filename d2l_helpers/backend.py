@@ -1,0 +1,217 @@
+"""The framework contract, and the book's functions written once over it.
+
+A :class:`Backend` is what a framework module (``d2l_helpers.torch``,
+``d2l_helpers.mxnet``) hands to the framework-neutral code: a short table of
+operators whose names differ between frameworks (as in d2l's own alias
+table), plus the parts that really differ -- preparing a model, building a
+training step, wrapping it (PyTorch's CUDA graph).  :class:`BookAPI` then
+writes the book's chapter-8 functions once: the loaders, ``try_gpu``,
+greedy decoding (``predict_ch8``), held-out perplexity (``evaluate_ppl``),
+the epoch loop with its state-reset rule, and ``train_ch8``.
+
+Each framework module binds them::
+
+    BACKEND = backend.Backend(tab="pytorch", ...)
+    _book = backend.BookAPI(BACKEND)
+    train_ch8 = _book.train_ch8
+"""
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import data, modes, notices, training
+
+NUM_PREDS = 50         # characters train_ch8 predicts after each prefix (the book's)
+PREFIXES = ("time traveller", "traveller")   # the book's two prompts
+VALID_BATCH, VALID_STEPS = 32, 256           # held-out text: 32 rows of 256 steps
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What the neutral code needs from a framework (all plain functions)."""
+    tab: str                   # the tab's name, see d2l_helpers.frameworks
+    # devices
+    num_gpus: Callable[[], int]
+    gpu: Callable[[int], Any]
+    cpu: Callable[[], Any]
+    # arrays (the op table)
+    to_device: Callable        # (numpy int array, device) -> tensor
+    stack: Callable            # (list of tensors, device) -> stacked tensor on device
+    zeros: Callable            # (device) -> scalar 0 to accumulate a loss on the device
+    size: Callable             # (tensor) -> number of elements
+    to_float: Callable         # (scalar tensor) -> float: a host sync
+    argmax: Callable           # ((1, vocab) scores) -> int
+    no_grad: Callable          # () -> context without gradient recording
+    # the model
+    params: Callable           # (net) -> list of weight arrays
+    begin_state: Callable      # (net, batch_size, device) -> state
+    detach: Callable           # (state) -> state without its gradient history
+    loss_sum: Callable         # (y_hat, Y) -> summed cross-entropy, labels time-major
+    copy: Callable             # (weight) -> a copy (for snapshots)
+    assign: Callable           # (weight, copy) -> None, in place
+    # what really differs
+    prepare: Callable          # (net, train_iter, device) -> None, before training
+    make_step: Callable        # (net, params, lr) -> step(X, Y, state) -> (loss, state)
+    wrap_step: Callable        # (step, X, Y, state, params, device) -> step to use
+    versions: Callable[[], dict]
+
+
+def check_num_preds(num_preds):
+    if (isinstance(num_preds, bool) or not isinstance(num_preds, numbers.Integral)
+            or num_preds < 0):
+        raise ValueError(f"num_preds={num_preds!r} must be a whole number >= 0 "
+                         f"(how many characters to generate after the prefix)")
+
+
+def epoch_arrays(b, train_iter, device):
+    """One epoch's minibatches on ``device``: X, Y of shape
+    (num_batches, batch_size, num_steps), with a single copy."""
+    if hasattr(train_iter, "epoch_batches"):
+        X, Y = train_iter.epoch_batches()
+        return b.to_device(X, device), b.to_device(Y, device)
+    pairs = list(train_iter)  # any iterable of (X, Y) pairs, as the book allows
+    return (b.stack([x for x, _ in pairs], device),
+            b.stack([y for _, y in pairs], device))
+
+
+def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter):
+    """Build ``train_epoch() -> (loss_sum, num_tokens)`` for :func:`training.fit`:
+    the loss is summed on the device, with one host sync per epoch."""
+    params = b.params(net)
+    step = b.make_step(net, params, lr)
+    runner = None  # the step to use: chosen at the first minibatch
+
+    def train_epoch():
+        nonlocal runner
+        Xs, Ys = epoch_arrays(b, train_iter, device)
+        loss_sum, state = b.zeros(device), None
+        for X, Y in zip(Xs, Ys):
+            # X, Y: (batch_size, num_steps)
+            if state is None or use_random_iter:  # the book's state-reset rule
+                state = b.begin_state(net, X.shape[0], device)
+            if runner is None:
+                runner = b.wrap_step(step, X, Y, state, params, device)
+            l, state = runner(X, Y, state)  # state: kept, without its gradient
+            loss_sum = loss_sum + l * b.size(Y)
+        return b.to_float(loss_sum), b.size(Ys)  # the epoch's one host sync
+
+    return train_epoch
+
+
+class BookAPI:
+    """The book's chapter-8 functions for one :class:`Backend`."""
+
+    def __init__(self, backend):
+        self.b = backend
+
+    # ------------------------------------------------------------ devices
+
+    def try_gpu(self, i=0):
+        """Return gpu(i) if it exists, otherwise the CPU (and say so once)."""
+        if self.b.num_gpus() >= i + 1:
+            return self.b.gpu(i)
+        notices.once(("try_gpu", i), f"try_gpu({i}): no GPU {i} found "
+                     f"({self.b.num_gpus()} available); using the CPU")
+        return self.b.cpu()
+
+    def try_all_gpus(self):
+        """Return all GPUs, or [cpu] if there is none."""
+        return [self.b.gpu(i) for i in range(self.b.num_gpus())] or [self.b.cpu()]
+
+    # ------------------------------------------------------------ data
+
+    def _to_tensor(self, a):
+        return self.b.to_device(a, None)
+
+    def load_data_time_machine(self, batch_size, num_steps, use_random_iter=False,
+                               max_tokens=10000, mode=None):
+        """Return the minibatch iterator and the vocabulary of *The Time Machine*."""
+        return data.load_data_books(batch_size, num_steps, ["time_machine"],
+                                    use_random_iter, max_tokens,
+                                    to_tensor=self._to_tensor, mode=mode)
+
+    def load_data_books(self, batch_size, num_steps, books, use_random_iter=False,
+                        max_tokens=-1, valid_book="time_machine", mode=None):
+        """Train on several books; see :func:`d2l_helpers.data.load_data_books`."""
+        return data.load_data_books(batch_size, num_steps, books, use_random_iter,
+                                    max_tokens, valid_book,
+                                    to_tensor=self._to_tensor, mode=mode)
+
+    def make_loader(self, corpus, vocab, batch_size, num_steps,
+                    use_random_iter=False, valid_corpus=None):
+        """A book-style minibatch iterator over any token array."""
+        return data.SeqDataLoader(corpus, vocab, batch_size, num_steps,
+                                  use_random_iter, valid_corpus,
+                                  to_tensor=self._to_tensor)
+
+    # ------------------------------------------------------------ prediction
+
+    def predict_ch8(self, prefix, num_preds, net, vocab, device):
+        """Generate ``num_preds`` characters after ``prefix`` (greedy decoding)."""
+        b = self.b
+        check_num_preds(num_preds)
+        data.check_prefix(prefix, vocab)
+        state = b.begin_state(net, 1, device)
+        outputs = [vocab[prefix[0]]]
+
+        def get_input():  # the last character, shape (1, 1)
+            return b.to_device([[outputs[-1]]], device)
+
+        with b.no_grad():
+            for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
+                _, state = net(get_input(), state)
+                outputs.append(vocab[y])
+            for _ in range(num_preds):
+                y, state = net(get_input(), state)
+                outputs.append(b.argmax(y))
+        return "".join(vocab.idx_to_token[i] for i in outputs)
+
+    # ------------------------------------------------------------ evaluation
+
+    def evaluate_ppl(self, net, corpus, device, batch_size=VALID_BATCH,
+                     num_steps=VALID_STEPS):
+        """Perplexity on held-out tokens, state carried across the whole text."""
+        b = self.b
+        if corpus is None or len(corpus) < batch_size + 1:
+            return float("nan")
+        total, count = b.zeros(device), 0
+        state = b.begin_state(net, batch_size, device)
+        with b.no_grad():
+            for X, Y in data.valid_batches(corpus, batch_size, num_steps):
+                X, Y = b.to_device(X, device), b.to_device(Y, device)
+                y_hat, state = net(X, state)
+                total = total + b.loss_sum(y_hat, Y)
+                count += b.size(Y)
+        return training.perplexity(b.to_float(total) / count)
+
+    # ------------------------------------------------------------ training
+
+    def train_ch8(self, net, train_iter, vocab, lr, num_epochs, device,
+                  use_random_iter=False, valid_every=None, label="", mode=None):
+        """Train ``net`` (the book's signature) and return its History.
+
+        Prints the book's closing lines (perplexity, speed, two predictions) plus
+        validation perplexity on held-out text (``train_iter.valid_corpus``).
+        ``mode`` (default: ``D2L_QUICK``) may cut the epochs; see
+        :mod:`d2l_helpers.modes`."""
+        b = self.b
+        training.check_hparams(lr, num_epochs)
+        b.prepare(net, train_iter, device)
+        valid_corpus = getattr(train_iter, "valid_corpus", None)
+        params = b.params(net)
+
+        def restore(saved):
+            for p, s in zip(params, saved):
+                b.assign(p, s)
+
+        run = training.Run(
+            train_epoch=train_epoch_fn(b, net, train_iter, lr, device, use_random_iter),
+            evaluate=lambda: self.evaluate_ppl(net, valid_corpus, device),
+            predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
+            snapshot=lambda: [b.copy(p) for p in params],
+            restore=restore,
+            valid_tokens=0 if valid_corpus is None else len(valid_corpus))
+        return training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
+                            tab=b.tab, mode=modes.resolve(mode),
+                            valid_every=valid_every, label=label,
+                            versions=b.versions(), prefixes=PREFIXES)
