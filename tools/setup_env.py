@@ -142,6 +142,7 @@ def install(venv, python=None, torch_build="pypi"):
     version = python_version(exe)
     if is_up_to_date(venv, exe, torch_build):
         say(f"{venv} is up to date (Python {version[0]}.{version[1]}); nothing to install")
+        info(venv)
         return
     stamp = read_stamp(venv)
     if stamp and stamp.get("python") != list(version):
