@@ -11,6 +11,6 @@ Both modules expose the book's names and signatures (``load_data_time_machine``,
 """
 __version__ = "0.1.0"
 
-from .devices import mxnet_cpu_threads as _mxnet_cpu_threads
+from .cpu import set_mxnet_threads as _set_mxnet_threads
 
-_mxnet_cpu_threads(notice=False)  # must precede `import mxnet`; see devices.py
+_set_mxnet_threads(notice=False)  # must precede `import mxnet`; see cpu.py

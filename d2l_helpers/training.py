@@ -11,7 +11,7 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 
-from . import config, plot
+from . import config, cpu, plot
 from .devices import describe_device
 
 
@@ -145,8 +145,10 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
     bar = _progress(num_epochs, label or f"train ({framework})")
     start, seen, speed = time.perf_counter(), 0, float("nan")
     epoch, saved = 0, None
+    share = cpu.TrainingShare(framework)  # registers this training; says its threads
     try:
         for epoch in range(1, num_epochs + 1):
+            share.rebalance()  # a fair share of the cores, as other trainings come and go
             saved = snapshot()
             t0 = time.perf_counter()
             loss_sum, n = train_epoch()
@@ -184,6 +186,7 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
                      f"history after epoch {epoch - 1}")
         print(h.stopped)
     finally:
+        share.leave()
         bar.close()
     live.update(h, final=True)
     if h.epoch:
