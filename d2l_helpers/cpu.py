@@ -15,7 +15,8 @@ train 2.7x slower in total than with one thread each.  So:
 * a small registry of running trainings (:class:`Registry`, one file per
   training in a per-user temporary folder) tells each training how many are
   running; ``training.fit`` calls :meth:`TrainingShare.rebalance` before
-  every epoch and PyTorch gets ``usable // trainings`` threads;
+  every epoch, PyTorch's training loop calls :func:`check` (at most every
+  half second), and PyTorch gets ``usable // trainings`` threads;
 * MXNet fixes its OpenMP pool when it is imported, so it gets the share of
   that moment (``MXNET_OMP_MAX_THREADS``, set by ``import d2l_helpers``) and
   keeps it.
@@ -306,34 +307,39 @@ def fair_share(usable, entries, name):
 class TrainingShare:
     """One training's place in the registry; ``training.fit`` uses it as::
 
-        share = cpu.TrainingShare(framework)   # before the first epoch
-        share.rebalance()                      # before every epoch
-        share.leave()                          # in ``finally``
+        share = cpu.TrainingShare(framework, device)  # before the first epoch
+        share.rebalance()                             # before every epoch
+        share.leave()                                 # in ``finally``
 
-    ``threads`` is the count the framework computes with now.  Never raises
+    ``threads`` is the count the framework computes with now.  A training on
+    a GPU takes no share of the CPU.  Never raises
     because of the registry: if its folder cannot be written, the training
     runs alone with one notice."""
 
-    STALE_AFTER = 600.0  # seconds without an update, at least (see _expiry)
+    STALE_AFTER = 600.0  # seconds without an update, at least (see _entry)
+    CHECK_EVERY = 0.5    # seconds between two looks at the registry in check()
 
-    def __init__(self, framework, registry=None):
+    def __init__(self, framework, device="cpu", registry=None):
         self.framework = framework
         self.registry = registry or Registry()
         self.name = f"{os.getpid()}-{id(self):x}"
         self.started = time.time()
         self.mode = requested()
+        if re.match(r"(cuda|gpu)", str(device)):
+            self.mode = "off"  # trains on a GPU: takes no share of the CPU
         self.fixed = _fixed(framework, self.mode)
         self.usable, self.why = usable_cpus()
         self.others = 0
         self.threads = self.fixed[0] if self.fixed else current_threads(framework)
-        self._written = self._last_call = self._last_epoch = 0.0
+        self._written = self._last_call = self._longest_gap = 0.0
         self.ok = True
         if self.mode != "off":
+            _active.append(self)
             self.rebalance()
             notice_once(("threads", framework), self.describe())
 
     def _entry(self, now):
-        expires = now + max(self.STALE_AFTER, 3 * self._last_epoch)
+        expires = now + max(self.STALE_AFTER, 3 * self._longest_gap)
         return {"pid": os.getpid(), "framework": self.framework,
                 "started": self.started, "expires": expires, "threads": self.threads}
 
@@ -343,7 +349,7 @@ class TrainingShare:
             return self.threads
         now = time.time()
         if self._last_call:
-            self._last_epoch = now - self._last_call
+            self._longest_gap = max(self._longest_gap, now - self._last_call)
         self._last_call = now
         if self.ok and now - self._written > self.STALE_AFTER / 4:
             try:
@@ -381,7 +387,24 @@ class TrainingShare:
                 f"this machine, re-checked every epoch (D2L_THREADS=n fixes it)")
 
     def leave(self):
+        if self in _active:
+            _active.remove(self)
         self.registry.remove(self.name)
+
+
+_active = []  # the TrainingShare of the training running in this process, if any
+
+
+def check():
+    """Rebalance the running training if it has not looked for a while.
+
+    Cheap enough for every minibatch (one clock read): ``d2l_helpers.torch``
+    calls it in the training loop, so that a training adapts within a second
+    when another one starts, not only at its next epoch."""
+    if _active:
+        share = _active[-1]
+        if time.time() - share._last_call >= share.CHECK_EVERY:
+            share.rebalance()
 
 
 def _fixed(framework, mode):

@@ -283,6 +283,7 @@ def _epoch_fn(net, train_iter, lr, device, use_random_iter,
                                                     device, capture)
             l, state = runner(X, Y, state)  # state: kept, without its gradient
             loss_sum += l * Y.numel()
+            cpu.check()  # a fair share of the cores, within a second of a change
         return float(loss_sum), Ys.numel()  # the epoch's one host sync
 
     return train_epoch

@@ -145,7 +145,7 @@ def fit(*, num_epochs, lr, device, framework, train_epoch, evaluate, predict,
     bar = _progress(num_epochs, label or f"train ({framework})")
     start, seen, speed = time.perf_counter(), 0, float("nan")
     epoch, saved = 0, None
-    share = cpu.TrainingShare(framework)  # registers this training; says its threads
+    share = cpu.TrainingShare(framework, device)  # registers this training; says its threads
     try:
         for epoch in range(1, num_epochs + 1):
             share.rebalance()  # a fair share of the cores, as other trainings come and go

@@ -36,7 +36,12 @@ def _own_registry(tmp_path, monkeypatch):
     monkeypatch.setenv("D2L_TRAININGS_DIR", str(tmp_path / "trainings"))
     for var in ("D2L_THREADS", "OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(cpu, "_active", [])
     devices._told.discard("registry")
+    import torch
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)  # the tests below give torch up to 8
 
 
 # ------------------------------------------------------------ cgroup quota
@@ -198,7 +203,7 @@ def _fake_training(registry, name, pid, started, expires=None):
 
 def _share(monkeypatch, usable, registry):
     monkeypatch.setattr(cpu, "usable_cpus", lambda: (usable, "test"))
-    return cpu.TrainingShare("pytorch", registry)
+    return cpu.TrainingShare("pytorch", registry=registry)
 
 
 def test_two_trainings_get_half_the_cores_each(monkeypatch, tmp_path, live_pid, capsys):
@@ -260,14 +265,10 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
             _fake_training(reg, "other", live_pid, started=time.time())
         return 1.0, 10
 
-    before = torch.get_num_threads()
-    try:
-        training.fit(num_epochs=2, lr=1, device="cpu", framework="pytorch",
-                     train_epoch=train_epoch, evaluate=lambda: float("nan"),
-                     predict=lambda p: p, snapshot=lambda: None,
-                     restore=lambda s: None, valid_every=5)
-    finally:
-        torch.set_num_threads(before)
+    training.fit(num_epochs=2, lr=1, device="cpu", framework="pytorch",
+                 train_epoch=train_epoch, evaluate=lambda: float("nan"),
+                 predict=lambda p: p, snapshot=lambda: None,
+                 restore=lambda s: None, valid_every=5)
     assert seen == [4, 2]
     assert set(reg.live()) == {"other"}  # the finished training left the registry
 
@@ -275,8 +276,29 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
 def test_d2l_threads_off_leaves_the_framework_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("D2L_THREADS", "off")
     reg = cpu.Registry(tmp_path / "reg")
-    share = cpu.TrainingShare("pytorch", reg)
+    share = cpu.TrainingShare("pytorch", registry=reg)
     assert share.rebalance() == share.threads and not reg.dir.exists()
+
+
+def test_a_gpu_training_takes_no_share_of_the_cpu(tmp_path):
+    reg = cpu.Registry(tmp_path / "reg")
+    cpu.TrainingShare("pytorch", "cuda:0", registry=reg).rebalance()
+    assert not reg.dir.exists()
+
+
+def test_check_between_minibatches_rebalances_within_a_second(monkeypatch, tmp_path, live_pid):
+    reg = cpu.Registry(tmp_path / "reg")
+    share = _share(monkeypatch, 8, reg)
+    try:
+        _fake_training(reg, "other", live_pid, started=time.time())
+        cpu.check()  # looked just now: does not look again
+        assert share.threads == 8
+        monkeypatch.setattr(share, "CHECK_EVERY", 0.0)
+        cpu.check()
+        assert share.threads == 4
+    finally:
+        share.leave()
+    assert share not in cpu._active
 
 
 # ------------------------------------------------------------ MXNet, at import
