@@ -351,11 +351,11 @@ class TrainingShare:
         if self._last_call:
             self._longest_gap = max(self._longest_gap, now - self._last_call)
         self._last_call = now
-        if self.ok and now - self._written > self.STALE_AFTER / 4:
+        if now - self._written > self.STALE_AFTER / 4:
             try:
                 self.registry.write(self.name, self._entry(now))
-                self._written = now
-            except OSError as e:
+                self._written, self.ok = now, True
+            except OSError as e:  # tried again next time (a Windows file in use)
                 self.ok = False
                 notice_once("registry", f"d2l_helpers: cannot write {self.registry.dir} "
                             f"({e.strerror or e}); this training will not share the "
@@ -384,7 +384,7 @@ class TrainingShare:
                     f"this count (set D2L_THREADS to choose another before import)")
         n = self.others + 1
         return (f"{head}: {mine}, {n} training{'s' if n > 1 else ''} running on "
-                f"this machine, re-checked every epoch (D2L_THREADS=n fixes it)")
+                f"this machine, re-checked as it trains (D2L_THREADS=n fixes it)")
 
     def leave(self):
         if self in _active:

@@ -215,7 +215,7 @@ def test_two_trainings_get_half_the_cores_each(monkeypatch, tmp_path, live_pid, 
     assert cpu.fair_share(8, reg.live(), "other") == 4
     share.leave()
     assert set(reg.live()) == {"other"}
-    assert "re-checked every epoch" in capsys.readouterr().out
+    assert "re-checked as it trains" in capsys.readouterr().out
 
 
 def test_an_odd_core_goes_to_the_earliest_training(tmp_path, live_pid):

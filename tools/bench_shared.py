@@ -2,7 +2,7 @@
 
 N separate Python processes (``--concurrent 1 2 4``) each train the chapter's
 model (2-layer LSTM, 256 hidden units, the first 10,000 characters of The
-Time Machine, batch 32 x 35, lr 2) with this project's ``train_ch8``.  They
+Time Machine by default, batch 32 x 35, lr 2) with this project's ``train_ch8``.  They
 load and build everything first, then start training together.  Each group
 runs under one thread setting:
 
@@ -145,10 +145,10 @@ def _ratio(rows, n, a, b):
     return statistics.median(ta) / statistics.median(tb), min(each), max(each)
 
 
-def report(tab, rows, counts, fixed, rounds, epochs, device):
+def report(tab, rows, counts, fixed, rounds, epochs, max_tokens, device):
     """Print the table and the ratios; return them as a dict."""
     names = list(settings(fixed))
-    print(f"\n{tab}: N kernels training the chapter LSTM (2 x 256) at once, 10,000 chars, "
+    print(f"\n{tab}: N kernels training the chapter LSTM (2 x 256) at once, {max_tokens:,} chars, "
           f"batch 32 x 35, {epochs} epochs each, on {device}. Aggregate tokens/s "
           f"(sum over the kernels), median of {rounds} rounds [range] (threads per kernel)")
     print("| kernels | " + " | ".join(names) + " | d2l_helpers / default "
@@ -168,6 +168,15 @@ def report(tab, rows, counts, fixed, rounds, epochs, device):
                     "vs_best_fixed": vs_best, "best_fixed": best,
                     "aggregate": {x: [_total(g) for g in rows[(n, x)]] for x in names}})
     return out
+
+
+def _load():
+    """The machine's load average, to show how shared it was."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    one, five, _ = os.getloadavg()
+    return (f"; load average {one:.1f} (1 min), {five:.1f} (5 min) on "
+            f"{os.cpu_count()} CPUs")
 
 
 def write_readme(text):
@@ -203,12 +212,14 @@ def main():
     device = devices.describe_device("cpu")
     log = io.StringIO()
     print(f"Command: `python tools/bench_shared.py {' '.join(sys.argv[1:])}`", file=log)
-    print(f"Started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", file=log)
+    print(f"Started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{_load()}", file=log)
     results = []
     for tab in a.tab:
         rows = measure(tab, a.concurrent, a.fixed, a.rounds, a.epochs, a.max_tokens)
         with contextlib.redirect_stdout(log):
-            results += report(tab, rows, a.concurrent, a.fixed, a.rounds, a.epochs, device)
+            results += report(tab, rows, a.concurrent, a.fixed, a.rounds, a.epochs,
+                              a.max_tokens, device)
+    print(f"\nEnded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{_load()}", file=log)
     print(log.getvalue())
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
