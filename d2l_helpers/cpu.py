@@ -12,8 +12,8 @@ train 2.7x slower in total than with one thread each.  So:
   Python 3.13+), the cgroup CPU quota (v2 ``cpu.max``, v1
   ``cpu.cfs_quota_us``; containers and JupyterHub's ``cpu_limit`` set it), and
   the physical cores among the allowed CPUs (hyper-threads count once);
-* a small registry of running trainings (:class:`Registry`, one file per
-  training in a per-user temporary folder) tells each training how many are
+* a small registry of running trainings (:mod:`d2l_helpers.registry`, one
+  file per training in a per-user temporary folder) tells each training how many are
   running; ``training.fit`` calls :meth:`TrainingShare.rebalance` before
   every epoch, PyTorch's training loop calls :func:`check` (at most every
   half second), and PyTorch gets ``usable // trainings`` threads;
@@ -27,20 +27,18 @@ rule above.  ``OMP_NUM_THREADS`` (both frameworks) and
 ``MXNET_OMP_MAX_THREADS`` (MXNet) set by the user are left alone.
 """
 import functools
-import getpass
-import json
 import math
 import os
 import platform
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .config import ConfigError
 from .devices import notice_once
+from .registry import Registry
 
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
@@ -206,91 +204,6 @@ def _user_env(framework):
         if os.environ.get(name, "").strip():
             return f"{name}={os.environ[name]}"
     return None
-
-
-# ------------------------------------------------------------ the registry
-
-def registry_dir():
-    """The per-user folder of running trainings (``D2L_TRAININGS_DIR`` overrides)."""
-    env = os.environ.get("D2L_TRAININGS_DIR")
-    if env:
-        return Path(env)
-    try:
-        user = re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())
-    except Exception:  # no user name (some containers): the uid will do
-        user = str(os.getuid()) if hasattr(os, "getuid") else "user"
-    return Path(tempfile.gettempdir(), f"d2l_helpers-{user}", "trainings")
-
-
-def pid_alive(pid):
-    """Whether process ``pid`` exists (never signals it)."""
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate it there
-        import ctypes
-        kernel32 = ctypes.windll.kernel32
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFORMATION
-        if not handle:
-            return kernel32.GetLastError() == 5  # access denied: it exists
-        code = ctypes.c_ulong()
-        kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    except OSError:
-        return False
-    return True
-
-
-class Registry:
-    """Running trainings on this machine, one small JSON file each.
-
-    A file holds the training's pid, start time and an expiry time that the
-    training pushes forward every epoch.  Files are written atomically
-    (a temporary file, then ``os.replace``); a file whose pid is gone or whose
-    expiry has passed (a killed kernel, a reused pid) is ignored and removed."""
-
-    def __init__(self, directory=None):
-        self.dir = Path(directory) if directory else registry_dir()
-
-    def write(self, name, entry):
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if hasattr(os, "getuid") and self.dir.stat().st_uid != os.getuid():
-            raise PermissionError(f"{self.dir} belongs to another user")
-        tmp = self.dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(entry))
-        os.replace(tmp, self.dir / f"{name}.json")
-
-    def remove(self, name):
-        try:
-            (self.dir / f"{name}.json").unlink()
-        except OSError:
-            pass
-
-    def live(self, now=None):
-        """{name: entry} of the trainings running now."""
-        now = time.time() if now is None else now
-        out = {}
-        try:
-            files = list(self.dir.glob("*.json"))
-        except OSError:
-            return out
-        for path in files:
-            try:
-                entry = json.loads(path.read_text())
-                pid, expires = int(entry["pid"]), float(entry["expires"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # being replaced, or not ours: skip it this time
-            if pid_alive(pid) and expires > now:
-                out[path.stem] = entry
-            else:
-                self.remove(path.stem)
-        return out
 
 
 def fair_share(usable, entries, name):

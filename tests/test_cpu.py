@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from d2l_helpers import config, cpu, devices
+from d2l_helpers import config, cpu, devices, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,18 +196,18 @@ def live_pid():
     p.wait()
 
 
-def _fake_training(registry, name, pid, started, expires=None):
-    registry.write(name, {"pid": pid, "framework": "pytorch", "started": started,
-                          "expires": expires or time.time() + 600, "threads": 1})
+def _fake_training(reg, name, pid, started, expires=None):
+    reg.write(name, {"pid": pid, "framework": "pytorch", "started": started,
+                     "expires": expires or time.time() + 600, "threads": 1})
 
 
-def _share(monkeypatch, usable, registry):
+def _share(monkeypatch, usable, reg):
     monkeypatch.setattr(cpu, "usable_cpus", lambda: (usable, "test"))
-    return cpu.TrainingShare("pytorch", registry=registry)
+    return cpu.TrainingShare("pytorch", registry=reg)
 
 
 def test_two_trainings_get_half_the_cores_each(monkeypatch, tmp_path, live_pid, capsys):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     share = _share(monkeypatch, 8, reg)
     assert share.threads == 8 and share.others == 0
     _fake_training(reg, "other", live_pid, started=time.time())
@@ -219,7 +219,7 @@ def test_two_trainings_get_half_the_cores_each(monkeypatch, tmp_path, live_pid, 
 
 
 def test_an_odd_core_goes_to_the_earliest_training(tmp_path, live_pid):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     for name, started in (("a", 1.0), ("b", 2.0)):
         _fake_training(reg, name, live_pid, started)
     entries = reg.live()
@@ -228,7 +228,7 @@ def test_an_odd_core_goes_to_the_earliest_training(tmp_path, live_pid):
 
 
 def test_dead_and_expired_trainings_are_ignored_and_removed(monkeypatch, tmp_path, live_pid):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     _fake_training(reg, "dead", dead.pid, started=0.0)
@@ -242,7 +242,7 @@ def test_dead_and_expired_trainings_are_ignored_and_removed(monkeypatch, tmp_pat
 def test_an_unwritable_registry_falls_back_with_one_notice(monkeypatch, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    reg = cpu.Registry(blocker / "trainings")  # cannot be created, even by root
+    reg = registry.Registry(blocker / "trainings")  # cannot be created, even by root
     share = _share(monkeypatch, 4, reg)
     assert share.threads == 4 and share.rebalance() == 4
     share2 = _share(monkeypatch, 4, reg)
@@ -256,7 +256,7 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
     import torch
     from d2l_helpers import training
     monkeypatch.setattr(cpu, "usable_cpus", lambda: (4, "test"))
-    reg = cpu.Registry()
+    reg = registry.Registry()
     seen = []
 
     def train_epoch():
@@ -275,19 +275,19 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
 
 def test_d2l_threads_off_leaves_the_framework_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("D2L_THREADS", "off")
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     share = cpu.TrainingShare("pytorch", registry=reg)
     assert share.rebalance() == share.threads and not reg.dir.exists()
 
 
 def test_a_gpu_training_takes_no_share_of_the_cpu(tmp_path):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     cpu.TrainingShare("pytorch", "cuda:0", registry=reg).rebalance()
     assert not reg.dir.exists()
 
 
 def test_check_between_minibatches_rebalances_within_a_second(monkeypatch, tmp_path, live_pid):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     share = _share(monkeypatch, 8, reg)
     try:
         _fake_training(reg, "other", live_pid, started=time.time())
@@ -314,7 +314,7 @@ def test_mxnet_gets_this_process_share_unless_the_user_chose():
 
 
 def test_mxnet_takes_its_share_among_running_trainings(tmp_path, live_pid):
-    reg = cpu.Registry(tmp_path / "reg")
+    reg = registry.Registry(tmp_path / "reg")
     _fake_training(reg, "other", live_pid, started=time.time())
     code = ("import json; from d2l_helpers import mxnet as d2l, cpu; "
             "print(json.dumps([d2l.CPU_THREADS, cpu.usable_cpus()[0]]))")
