@@ -109,8 +109,11 @@ def run_group(tab, n, env_extra, epochs, max_tokens):
 
 # ------------------------------------------------------------ a whole run
 
-def measure(tab, counts, fixed, rounds, epochs, max_tokens):
-    """{(n, setting): [round results]}, settings and n alternating."""
+def measure(tab, counts, fixed, rounds, epochs, max_tokens, after_round=None):
+    """{(n, setting): [round results]}, settings and n alternating.
+
+    ``after_round(rows)`` runs after each round, so that a run cut short
+    still reports the rounds it finished."""
     rows = {}
     for r in range(rounds):
         for n in counts:
@@ -123,6 +126,8 @@ def measure(tab, counts, fixed, rounds, epochs, max_tokens):
                 print(f"  [{tab} round {r + 1}/{rounds}] {n} x {name}: "
                       f"{sum(g['tokens_per_s'] for g in group):,.0f} tokens/s",
                       file=sys.stderr, flush=True)
+        if after_round and r + 1 < rounds:
+            after_round(r + 1, rows)
     return rows
 
 
@@ -147,6 +152,7 @@ def _ratio(rows, n, a, b):
 
 def report(tab, rows, counts, fixed, rounds, epochs, max_tokens, device):
     """Print the table and the ratios; return them as a dict."""
+    rounds = len(next(iter(rows.values())))  # the rounds finished
     names = list(settings(fixed))
     print(f"\n{tab}: N kernels training the chapter LSTM (2 x 256) at once, {max_tokens:,} chars, "
           f"batch 32 x 35, {epochs} epochs each, on {device}. Aggregate tokens/s "
@@ -215,7 +221,15 @@ def main():
     print(f"Started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{_load()}", file=log)
     results = []
     for tab in a.tab:
-        rows = measure(tab, a.concurrent, a.fixed, a.rounds, a.epochs, a.max_tokens)
+        def partial(done, rows, tab=tab):
+            print(f"\n[after round {done} of {a.rounds}]", file=sys.stderr)
+            with contextlib.redirect_stdout(sys.stderr):
+                report(tab, rows, a.concurrent, a.fixed, a.rounds, a.epochs,
+                       a.max_tokens, device)
+            sys.stderr.flush()
+
+        rows = measure(tab, a.concurrent, a.fixed, a.rounds, a.epochs, a.max_tokens,
+                       after_round=partial)
         with contextlib.redirect_stdout(log):
             results += report(tab, rows, a.concurrent, a.fixed, a.rounds, a.epochs,
                               a.max_tokens, device)
