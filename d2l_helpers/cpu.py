@@ -395,7 +395,7 @@ def configure(framework):
     """What ``d2l_helpers.torch``/``.mxnet`` call at import; returns the threads.
 
     Sets glibc's memory reuse, and the framework's thread count: PyTorch's
-    to this training's share now (``fit`` re-checks it every epoch), MXNet's
+    to this training's share now (``fit`` re-checks it as it trains), MXNet's
     as :func:`set_mxnet_threads` does."""
     keep_freed_memory_for_reuse()
     mode = requested()
