@@ -51,6 +51,7 @@ book: install
 
 bench: install
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_shared.py --concurrent 1 2 4
 
 # notebooks-zh, notebooks-en: single-language copies in build/<lang>/
 notebooks-zh notebooks-en: notebooks-%: install

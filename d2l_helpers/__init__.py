@@ -12,6 +12,6 @@ docs/ARCHITECTURE.md maps the modules.
 """
 __version__ = "0.1.0"
 
-from .devices import mxnet_cpu_threads as _mxnet_cpu_threads
+from .cpu import set_mxnet_threads as _set_mxnet_threads
 
-_mxnet_cpu_threads(notice=False)  # must precede `import mxnet`; see devices.py
+_set_mxnet_threads(notice=False)  # must precede `import mxnet`; see cpu.py

@@ -19,7 +19,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import data, modes, notices, training
+from . import cpu, data, modes, notices, training
 
 NUM_PREDS = 50         # characters train_ch8 predicts after each prefix (the book's)
 PREFIXES = ("time traveller", "traveller")   # the book's two prompts
@@ -93,6 +93,7 @@ def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter):
                 runner = b.wrap_step(step, X, Y, state, params, device)
             l, state = runner(X, Y, state)  # state: kept, without its gradient
             loss_sum = loss_sum + l * b.size(Y)
+            cpu.check()  # a fair share of the cores, within a second of a change
         return b.to_float(loss_sum), b.size(Ys)  # the epoch's one host sync
 
     return train_epoch

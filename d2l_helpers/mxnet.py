@@ -9,24 +9,22 @@ initialising and hybridizing a model -- and the op table (:data:`BACKEND`)
 through which :mod:`d2l_helpers.backend` writes the rest once.  The faster
 ``train_ch8``: one host sync per epoch instead of one per minibatch, the
 recurrent and dense layers hybridized, clipping and SGD fused into two
-operators, and one MXNet thread per physical CPU core (``devices.py``).
+operators, and MXNet threads from this process's share of the CPU (``cpu.py``).
 """
 import contextlib
 import math
 
 import numpy as _onp
 
-from . import backend, frameworks
+from . import backend, cpu, frameworks
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
-from .devices import (describe_device, keep_freed_memory_for_reuse,  # noqa: F401
-                      mxnet_cpu_threads)
+from .devices import describe_device  # noqa: F401
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
 
-CPU_THREADS = mxnet_cpu_threads()  # before MXNet is imported; see devices.py
-keep_freed_memory_for_reuse()  # fewer page faults per training step; see devices.py
+CPU_THREADS = cpu.configure("mxnet")  # before MXNet is imported; see cpu.py
 
 try:
     import mxnet as mx

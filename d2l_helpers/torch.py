@@ -20,17 +20,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import backend, cuda_graphs
+from . import backend, cpu, cuda_graphs
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
-from .devices import describe_device, keep_freed_memory_for_reuse  # noqa: F401
+from .devices import describe_device  # noqa: F401
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
 
 FRAMEWORK = "pytorch"  # the tab's name
 CLIP_THETA = 1         # the book clips gradients to norm 1
-keep_freed_memory_for_reuse()  # fewer page faults per training step; see devices.py
+cpu.configure("pytorch")  # threads and glibc memory reuse; see cpu.py
 
 
 # ---------------------------------------------------------------- models

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from . import modes, plot
+from . import cpu, modes, plot
 from .devices import describe_device
 
 # Validation schedule: about this many validations per run, and never more
@@ -190,11 +190,12 @@ def _show(bar, live, h):
     live.update(h)
 
 
-def _epochs(run, h, num_epochs, lr, valid_every, bar, live):
+def _epochs(run, h, num_epochs, lr, valid_every, bar, live, share):
     """The epoch loop; returns normally, or stops at divergence / Ctrl-C."""
     start, epoch, saved = time.perf_counter(), 0, None
     try:
         for epoch in range(1, num_epochs + 1):
+            share.rebalance()  # a fair share of the cores, as other trainings come and go
             saved = run.snapshot()
             t0 = time.perf_counter()
             loss_sum, n = run.train_epoch()
@@ -243,9 +244,11 @@ def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
                 versions=dict(versions or {}, python=platform.python_version()))
     live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
     bar = _progress(num_epochs, label or f"train ({tab})")
+    share = cpu.TrainingShare(tab, device)  # registers this training; says its threads
     try:
-        _epochs(run, h, num_epochs, lr, valid_every, bar, live)
+        _epochs(run, h, num_epochs, lr, valid_every, bar, live, share)
     finally:
+        share.leave()
         bar.close()
     live.update(h, final=True)
     _closing_lines(h, device)

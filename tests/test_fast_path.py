@@ -1,5 +1,5 @@
 """The fast training path: fused clipping + SGD, the captured (graph) step and
-its fallbacks, and the CPU settings the framework modules make at import.
+its fallbacks (the CPU settings made at import are tested in test_cpu.py).
 
 CUDA graphs need a CUDA GPU.  On the CPU these tests replace the capture with
 a stand-in that records the step function and re-runs it on the same input
@@ -8,16 +8,10 @@ ours around the capture (static buffers, state carried between replays,
 weights put back after the warm-up, the self-check and the fallbacks)."""
 import dataclasses
 import functools
-import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ------------------------------------------------------------ fused clip + SGD
@@ -158,61 +152,3 @@ def test_no_capture_is_tried_on_the_cpu(capsys):
     X = torch.zeros((2, 3), dtype=torch.long)
     assert cuda_graphs.graph_or_eager(step, X, X, X, [], "cpu") is step
     assert capsys.readouterr().out == ""
-
-
-# ------------------------------------------------------------ CPU settings
-
-def _fresh_python(code, **env):
-    """Run ``code`` in a new interpreter (these settings act at import time)."""
-    full = {k: v for k, v in os.environ.items()
-            if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS",
-                         "MALLOC_MMAP_THRESHOLD_")}
-    full.update(env)
-    out = subprocess.run([sys.executable, "-c", code], env=full, cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def test_physical_cores_is_within_the_logical_count():
-    from d2l_helpers import devices
-    assert 1 <= devices.physical_cores() <= (os.cpu_count() or 1)
-
-
-def test_mxnet_gets_one_thread_per_core_unless_the_user_chose():
-    code = ("import json, os; from d2l_helpers import mxnet as d2l, devices; "
-            "print(json.dumps([d2l.CPU_THREADS, devices.physical_cores(), "
-            "os.environ.get('MXNET_OMP_MAX_THREADS')]))")
-    threads, cores, env = _fresh_python(code)
-    assert threads == cores and env == str(cores)
-    threads, _, env = _fresh_python(code, OMP_NUM_THREADS="1")
-    assert threads == 1 and env is None  # the user's choice is left alone
-
-
-def test_the_notebooks_import_order_still_gets_one_thread_per_core():
-    # The notebooks load d2l_helpers.tab first, then `import mxnet`, then
-    # `from d2l_helpers import mxnet as d2l`.
-    code = ("import json, d2l_helpers.tab, mxnet; from d2l_helpers import mxnet as d2l, "
-            "devices; print(json.dumps([d2l.CPU_THREADS, devices.physical_cores()]))")
-    threads, cores = _fresh_python(code)
-    assert threads == cores
-
-
-def test_importing_mxnet_first_is_told_once():
-    code = ("import json, io, contextlib, mxnet; out = io.StringIO()\n"
-            "with contextlib.redirect_stdout(out):\n"
-            "    from d2l_helpers import mxnet as d2l, devices\n"
-            "print(json.dumps([d2l.CPU_THREADS, devices.physical_cores(), out.getvalue()]))")
-    threads, cores, said = _fresh_python(code)
-    if threads < cores:  # machines without hyper-threads, like CI's
-        assert "imported before d2l_helpers" in said
-        assert f"MXNET_OMP_MAX_THREADS={cores}" in said
-    else:
-        assert said == ""
-
-
-def test_malloc_setting_is_made_once_and_respects_the_environment():
-    code = ("import json; from d2l_helpers import devices; "
-            "print(json.dumps(devices.keep_freed_memory_for_reuse()))")
-    assert _fresh_python(code) is sys.platform.startswith("linux")
-    assert _fresh_python(code, MALLOC_MMAP_THRESHOLD_="131072") is False

@@ -99,8 +99,8 @@ def _threads(tab):
     if tab == "pytorch":
         import torch
         return torch.get_num_threads()
-    from d2l_helpers.devices import mxnet_cpu_threads
-    return mxnet_cpu_threads(notice=False)  # MXNet is imported by now: reads only
+    from d2l_helpers import cpu
+    return cpu.mxnet_threads()  # MXNet is imported by now: reads only
 
 
 SETTINGS = "d2l 0.17.6 + our CPU settings"
@@ -112,12 +112,10 @@ VARIANTS = {  # name -> (which loop, extra environment)
 
 
 def our_cpu_settings():
-    """What importing d2l_helpers changes in a process (see devices.py), as
+    """What importing d2l_helpers changes in a process (see cpu.py), as
     environment variables, so that the reference loop can run with it too."""
-    from d2l_helpers.devices import _MALLOC_MMAP_MAX, physical_cores
-    return {"MXNET_OMP_MAX_THREADS": str(physical_cores()),
-            "MALLOC_MMAP_THRESHOLD_": str(_MALLOC_MMAP_MAX),
-            "MALLOC_TRIM_THRESHOLD_": str(2 * _MALLOC_MMAP_MAX)}
+    from d2l_helpers import cpu
+    return cpu.env()
 
 
 def spawn(tab, which, env_extra, **kwargs):
