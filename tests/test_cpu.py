@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from d2l_helpers import config, cpu, devices, registry
+from d2l_helpers import config, cpu, notices, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def _own_registry(tmp_path, monkeypatch):
     for var in ("D2L_THREADS", "OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(cpu, "_active", [])
-    devices._told.discard("registry")
+    notices.forget("registry")
     import torch
     threads = torch.get_num_threads()
     yield
@@ -265,10 +265,10 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
             _fake_training(reg, "other", live_pid, started=time.time())
         return 1.0, 10
 
-    training.fit(num_epochs=2, lr=1, device="cpu", framework="pytorch",
-                 train_epoch=train_epoch, evaluate=lambda: float("nan"),
-                 predict=lambda p: p, snapshot=lambda: None,
-                 restore=lambda s: None, valid_every=5)
+    run = training.Run(train_epoch=train_epoch, evaluate=lambda: float("nan"),
+                       predict=lambda p: p, snapshot=lambda: None,
+                       restore=lambda s: None)
+    training.fit(run, num_epochs=2, lr=1, device="cpu", tab="pytorch", valid_every=5)
     assert seen == [4, 2]
     assert set(reg.live()) == {"other"}  # the finished training left the registry
 
