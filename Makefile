@@ -12,6 +12,7 @@ TAB    ?= pytorch
 NBVAL  := $(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-kernel-name python3 --nbval-cell-timeout=900
 
 .PHONY: install lab test test-unit test-notebooks test-browser lock book bench notebooks-zh notebooks-en figure clean
+.PHONY: student slides site
 
 $(STAMP): $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %s); set PYTHON=python3.11" % sys.version.split()[0]'
@@ -59,6 +60,11 @@ notebooks-zh: install
 notebooks-en: install
 	$(BIN)/python tools/nbtools.py split --lang en --out build/en $(NOTEBOOKS)
 	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
+
+# Classroom kit (README: For teachers): the student edition in build/student/{zh,en}/,
+# offline reveal.js decks in build/slides/, the executed edition in build/site/.
+student: install
+	$(BIN)/python tools/student.py --out build/student
 
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
