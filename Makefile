@@ -66,6 +66,9 @@ notebooks-en: install
 student: install
 	$(BIN)/python tools/student.py --out build/student
 
+slides: install
+	$(BIN)/python tools/slides.py --tab $(TAB) --out build/slides
+
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
 
