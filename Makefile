@@ -69,6 +69,11 @@ student: install
 slides: install
 	$(BIN)/python tools/slides.py --tab $(TAB) --out build/slides
 
+# SITE_MODE=quick|class|full executes the notebooks now; SITE_FROM=build reuses `make book`.
+SITE_MODE ?= full
+site: install
+	$(BIN)/python tools/website.py --tabs $(TAB) --out build/site $(if $(SITE_FROM),--from $(SITE_FROM),--mode $(SITE_MODE))
+
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
 

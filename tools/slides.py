@@ -61,7 +61,7 @@ PACKAGES = [
       "fonts/HTML-CSS/TeX/woff/"), "mathjax"),
 ]
 MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
-LANG_CODES = {"zh": "zh-CN", "en": "en"}
+LANG_CODES = {"zh": "zh", "en": "en"}  # nbconvert accepts ISO 639-1 codes only
 # Simplified-Chinese glyphs wherever such a font exists (else the browser's
 # CJK fallback, which may pick Japanese forms), after the theme's Latin font.
 ZH_FONTS = ('"Source Sans Pro", Helvetica, "Noto Sans CJK SC", "Noto Sans SC", '
@@ -107,10 +107,12 @@ def _tarball(name, version, sha512, cache):
     return data
 
 
-def vendor(out, cache=ROOT / "build" / "vendor-cache"):
-    """Unpack the pinned packages into ``out`` (``out/<folder>/...``);
-    returns ``out``."""
+def vendor(out, cache=ROOT / "build" / "vendor-cache", only=None):
+    """Unpack the pinned packages (those whose folder is in ``only``, default
+    all) into ``out`` (``out/<folder>/...``); returns ``out``."""
     for name, version, sha512, members, folder in PACKAGES:
+        if only is not None and folder not in only:
+            continue
         stamp = out / folder / ".version"
         if stamp.exists() and stamp.read_text() == f"{version} {sha512}":
             continue
