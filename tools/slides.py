@@ -170,6 +170,7 @@ def deck_notebook(nb, tab, base=ROOT / "notebooks"):
     """A copy of a single-language notebook node made ready for the deck;
     ``base`` is the folder its relative image paths start from."""
     nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # progress bars show their text; no widget JS from a CDN
     other = [m for m in nbtools.TAB_MARKERS if m not in ("#@tab all", f"#@tab {tab}")]
     for cell in nb.cells:
         kind = _slide_type(cell)

@@ -19,12 +19,13 @@ leaves out is marked there, never guessed from the text:
 
 Everything else stays, in particular the asserts after each solution: they
 are the student's self-checks.  The languages are split by
-``nbtools.split``.  The edition is regenerated, never edited by hand (it
+``nbtools.split``; ``img/`` is copied beside them, for the notebooks' ../img/ links.  The edition is regenerated, never edited by hand (it
 lives in ``build/``, which git ignores).
 """
 import argparse
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -148,6 +149,8 @@ def build(paths, out_dir):
             nb = nbformat.read(out, as_version=4)
             nbformat.write(student_notebook(nb), out)
             written.append(out)
+    # The notebooks link ../img/ (the figure): keep those links working.
+    shutil.copytree(ROOT / "img", os.path.join(out_dir, "img"), dirs_exist_ok=True)
     return written
 
 
