@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests"))
 import student  # noqa: E402
 
 SOURCES = student.notebooks()
@@ -226,12 +227,17 @@ RUN_TO_THE_END = {"01-functional-dependencies", "02-concise-implementation"}
 
 
 @pytest.fixture(scope="module")
-def kernel():
+def kernel(tmp_path_factory):
     """One kernel for all notebooks (torch is imported once); each notebook
-    starts with `%reset -f`, so none sees another's variables."""
+    starts with `%reset -f`, so none sees another's variables.  (Module-scoped,
+    so it sets the offline data variables itself: conftest's are per test.)"""
     from nbclient import NotebookClient
-    env = {"D2L_QUICK": "1", "D2L_TAB": "pytorch", "PYTHONPATH": os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    from conftest import mirror_dir
+    env = {"D2L_QUICK": "1", "D2L_TAB": "pytorch", "MPLBACKEND": "Agg",
+           "D2L_DATA_MIRROR": str(mirror_dir()),
+           "D2L_DATA_DIR": str(tmp_path_factory.mktemp("kernel-cache")),
+           "PYTHONPATH": os.pathsep.join(
+               [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     client = NotebookClient(new_notebook(), kernel_name="python3", timeout=600,
