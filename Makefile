@@ -18,6 +18,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
 
 .PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure strip check clean
+.PHONY: student slides site
 
 install:
 	@$(SETUP) install
@@ -65,6 +66,19 @@ strip: install
 # The notebook conventions of docs/CONVENTIONS.md, without running anything.
 check: install
 	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)
+
+# Classroom kit (README: For teachers): the student edition in build/student/{zh,en}/,
+# offline reveal.js decks in build/slides/, the executed edition in build/site/.
+student: install
+	$(BIN)/python tools/student.py --out build/student
+
+slides: install
+	$(BIN)/python tools/slides.py --tab $(TAB) --out build/slides
+
+# SITE_MODE=quick|class|full executes the notebooks now; SITE_FROM=build reuses `make book`.
+SITE_MODE ?= full
+site: install
+	$(BIN)/python tools/website.py --tabs $(TAB) --out build/site $(if $(SITE_FROM),--from $(SITE_FROM),--mode $(SITE_MODE))
 
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg

@@ -56,23 +56,25 @@ def run_notebook(nb, cwd, kernel_name="python3", timeout=None):
     return nb
 
 
-def execute(path, tab, results):
+def execute(path, tab, results, quick="0", out_root=ROOT / "build"):
+    """Run one notebook under ``tab`` with ``D2L_QUICK=quick``; write it to
+    ``out_root/<tab>/`` and as HTML to ``out_root/html/<tab>/``."""
     import nbformat
     from nbconvert import HTMLExporter
     from d2l_helpers import results as rec
 
-    os.environ.update(D2L_TAB=tab, D2L_QUICK="0", D2L_RESULTS=str(results))
+    os.environ.update(D2L_TAB=tab, D2L_QUICK=quick, D2L_RESULTS=str(results))
     nb = nbformat.read(path, as_version=4)
     rel = path.relative_to(ROOT / "notebooks")
     print(f"[book] {tab}: running {rel} ...", flush=True)
     start = time.perf_counter()
     run_notebook(nb, path.parent)
     wall = time.perf_counter() - start
-    out = ROOT / "build" / tab / rel
+    out = Path(out_root) / tab / rel
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
     html, _ = HTMLExporter().from_notebook_node(nb)
-    page = ROOT / "build" / "html" / tab / rel.with_suffix(".html")
+    page = Path(out_root) / "html" / tab / rel.with_suffix(".html")
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(html)
     rec.record(f"notebook/{rel.stem}", {"wall_time_s": wall})

@@ -1,7 +1,8 @@
 """`make test-browser`: JupyterLab, as `make lab` starts it, driven by Debian's
 Chromium through Playwright.  Opens the training notebook, runs its first
 cells (one of them skipped by the #@tab mechanism) and reads the outputs
-off the page."""
+off the page.  The notebook's Chinese heading must be drawn with a CJK font
+(tests/browser/cjk.py; test_slides.py shows the check failing without one)."""
 import os
 import shutil
 import socket
@@ -12,6 +13,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import cjk  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -97,9 +101,13 @@ def test_training_notebook_runs_first_cells_in_chromium(lab):
             if "cell skipped: the active tab is pytorch" in text and "active tab is pytorch" in text:
                 break
         text = " ".join(outputs.all_inner_texts())
+        heading = ".jp-MarkdownCell .jp-RenderedMarkdown h1"
+        page.locator(heading).first.scroll_into_view_if_needed()
+        chinese, fonts = cjk.renders_cjk(page, heading)
         page.screenshot(path=str(ROOT / "build" / "browser-test.png") if (ROOT / "build").is_dir()
                         else "/tmp/browser-test.png")
         browser.close()
     assert "d2l_helpers: active tab is pytorch (quick mode)" in text
     assert "[#@tab mxnet] cell skipped: the active tab is pytorch" in text
     assert "Error" not in text and "Traceback" not in text
+    assert chinese, f"the Chinese heading is not drawn with a CJK font: {fonts}"

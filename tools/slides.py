@@ -1,0 +1,277 @@
+"""`make slides`: offline reveal.js decks of the chapter notebooks, per language.
+
+    python tools/slides.py                        # build/slides/{zh,en}/<notebook>.slides.html
+    python tools/slides.py --tab mxnet            # the MXNet cells instead of the PyTorch ones
+    python tools/slides.py --from build/pytorch   # decks of executed notebooks (`make book`)
+    python -m tools.slides ...                    # the same, with tools/ as a package
+
+`jupyter nbconvert --to slides` (nbconvert's SlidesExporter) does the work;
+cells say what they are with ``metadata.slideshow.slide_type`` (slide,
+subslide, fragment, skip, ``-`` = continue).  A cell without it starts a
+slide if it is a ``#``/``##`` heading and continues otherwise.  The setup
+cell and the other tab's cells are skipped, and the ``#@tab`` line is not
+shown.
+
+The decks open offline, from the file system.  Everything they load lies in
+``build/slides/vendor/``: reveal.js, require.js, jQuery and MathJax 2 (the
+versions nbconvert's template is written for), unpacked from the npm
+registry's tarballs, pinned by version and sha512 and cached in
+``build/vendor-cache/``.  Mermaid, which the template imports from a CDN, is
+dropped (no notebook uses it).  Images are embedded.  The tool refuses to
+write a deck that still refers to a remote script, style sheet or image.
+"""
+import argparse
+import base64
+import copy
+import hashlib
+import html
+import io
+import re
+import sys
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+try:  # python -m tools.slides, or tools/ imported as a package
+    from tools import nbtools
+except ImportError:  # python tools/slides.py
+    import nbtools
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = "https://registry.npmjs.org"
+# name, version, sha512 of the tarball (npm's "integrity"), members kept
+# (paths below the tarball's package/ folder), folder under vendor/.
+PACKAGES = [
+    ("reveal.js", "4.6.1",
+     "1CW0auaXNPmwmvQ7TwpszwVxMi2Xr5cTS3J3EBC/HHgbPF32Dn7aiu/LKWDOGjMbaDwKQiGmfqcoGQ74HUHCMw==",
+     ("dist/", "plugin/notes/"), "reveal.js"),
+    ("requirejs", "2.3.7",
+     "DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
+     ("require.js",), "requirejs"),
+    ("jquery", "3.7.1",
+     "m4avr8yL8kmFN8psrbFFFmB/If14iN5o9nw/NgnnM+kybDJpRsAynV2BsfpTYrTRysYUdADVD7CkUUizgkpLfg==",
+     ("dist/jquery.min.js",), "jquery"),
+    ("mathjax", "2.7.9",
+     "NOGEDTIM9+MrsqnjPEjVGNx4q0GQxqm61yQwSK+/5S59i26wId5IC5gNu9/bu8+CCVl5p9G2IHcAl/wJa+5+BQ==",
+     ("MathJax.js", "config/", "extensions/", "localization/", "jax/input/TeX/",
+      "jax/element/", "jax/output/CommonHTML/", "jax/output/PreviewHTML/",
+      "fonts/HTML-CSS/TeX/woff/"), "mathjax"),
+]
+MATHJAX_CONFIG = "TeX-AMS_CHTML-full,Safe"
+LANG_CODES = {"zh": "zh", "en": "en"}  # nbconvert accepts ISO 639-1 codes only
+# Simplified-Chinese glyphs wherever such a font exists (else the browser's
+# CJK fallback, which may pick Japanese forms), after the theme's Latin font.
+ZH_FONTS = ('"Source Sans Pro", Helvetica, "Noto Sans CJK SC", "Noto Sans SC", '
+            '"Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif')
+ZH_STYLE = (f"<style>.reveal, .reveal h1, .reveal h2, .reveal h3, .reveal h4 "
+            f"{{ font-family: {ZH_FONTS}; }}</style>")
+TITLE = {"zh": "9.3 深度循环神经网络 · 幻灯片", "en": "9.3 Deep recurrent neural networks · slides"}
+
+
+class VendorError(RuntimeError):
+    """A pinned JavaScript package could not be fetched or did not match."""
+
+
+# --------------------------------------------------------------------------
+# The JavaScript the decks load
+# --------------------------------------------------------------------------
+
+def _tarball(name, version, sha512, cache):
+    """The bytes of one npm tarball, from the cache or the registry; checked
+    against its pinned sha512, and cached only once checked."""
+    path = cache / f"{name}-{version}.tgz"
+    if path.exists():
+        data = path.read_bytes()
+    else:
+        url = f"{REGISTRY}/{name}/-/{name}-{version}.tgz"
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                data = response.read()
+        except OSError as err:
+            raise VendorError(
+                f"could not download {url} ({err}); the decks need it once, then it is "
+                f"cached in {cache}. Offline: copy the tarball there by hand") from err
+    digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if digest != sha512:
+        path.unlink(missing_ok=True)
+        raise VendorError(f"{name}-{version}.tgz does not match its pinned sha512 "
+                          f"(got {digest[:16]}...); deleted, run again to re-download")
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # never a half-written cache file
+    return data
+
+
+def vendor(out, cache=ROOT / "build" / "vendor-cache", only=None):
+    """Unpack the pinned packages (those whose folder is in ``only``, default
+    all) into ``out`` (``out/<folder>/...``); returns ``out``."""
+    for name, version, sha512, members, folder in PACKAGES:
+        if only is not None and folder not in only:
+            continue
+        stamp = out / folder / ".version"
+        if stamp.exists() and stamp.read_text() == f"{version} {sha512}":
+            continue
+        data = _tarball(name, version, sha512, Path(cache))
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                rel = member.name.split("/", 1)[-1]
+                if not member.isfile() or not rel.startswith(members) or ".." in rel:
+                    continue
+                target = out / folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(member).read())
+        stamp.write_text(f"{version} {sha512}")
+    return out
+
+
+# --------------------------------------------------------------------------
+# Notebooks to decks
+# --------------------------------------------------------------------------
+
+def chapter_notebooks(folder=ROOT / "notebooks"):
+    """The chapter notebooks (01-..., 02-..., not the exercises), in order."""
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]-*.ipynb"))
+
+
+def _slide_type(cell):
+    meta = cell.metadata.get("slideshow", {}).get("slide_type")
+    if meta:
+        return meta
+    first = cell.source.lstrip().split("\n", 1)[0]
+    return "slide" if cell.cell_type == "markdown" and re.match(r"#{1,2} ", first) else "-"
+
+
+_IMAGE = re.compile(r"(!\[[^\]]*\]\()([^)\s:]+\.(?:svg|png|jpe?g))(\))")
+_CHAPTER_LINK = re.compile(r"(\]\()(\d\d-[^)/]+)\.ipynb([#)])")
+_MIME = {"svg": "image/svg+xml", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg"}
+
+
+def _embed_local_images(cell, base):
+    """Local images become cell attachments (nbconvert embeds those; it
+    refuses files above the notebook's folder, such as ../img/)."""
+    def attach(match):
+        path = (base / match.group(2)).resolve()
+        if not path.is_file():
+            return match.group(0)
+        name = path.name
+        mime = _MIME[path.suffix.lower().lstrip(".")]
+        cell.setdefault("attachments", {})[name] = {
+            mime: base64.b64encode(path.read_bytes()).decode("ascii")}
+        return f"{match.group(1)}attachment:{name}{match.group(3)}"
+    cell.source = _IMAGE.sub(attach, cell.source)
+
+
+def deck_notebook(nb, tab, base=ROOT / "notebooks"):
+    """A copy of a single-language notebook node made ready for the deck;
+    ``base`` is the folder its relative image paths start from."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)  # progress bars show their text; no widget JS from a CDN
+    other = [m for m in nbtools.TAB_MARKERS if m not in ("#@tab all", f"#@tab {tab}")]
+    for cell in nb.cells:
+        kind = _slide_type(cell)
+        if cell.cell_type == "markdown":
+            _embed_local_images(cell, Path(base))
+            cell.source = _CHAPTER_LINK.sub(r"\1\2.slides.html\3", cell.source)
+        if cell.cell_type == "code":
+            first, _, rest = cell.source.partition("\n")
+            if first.strip() in other or first.strip() == nbtools.SETUP_CELL:
+                kind = "skip"
+            elif first.strip() in nbtools.TAB_MARKERS:
+                cell.source = rest
+        cell.metadata["slideshow"] = {"slide_type": kind}
+    # A deck starts with a slide, whatever the first cell says.
+    shown = [c for c in nb.cells if c.metadata.slideshow.slide_type != "skip"]
+    if shown:
+        shown[0].metadata.slideshow.slide_type = "slide"
+    return nb
+
+
+def _exporter(lang, prefix):
+    from nbconvert import SlidesExporter
+    return SlidesExporter(
+        reveal_url_prefix=f"{prefix}/reveal.js",
+        require_js_url=f"{prefix}/requirejs/require.js",
+        jquery_url=f"{prefix}/jquery/dist/jquery.min.js",
+        mathjax_url=f"{prefix}/mathjax/MathJax.js?config={MATHJAX_CONFIG}",
+        reveal_scroll=True, reveal_theme="white", embed_images=True,
+        exclude_input_prompt=True, exclude_output_prompt=True,
+        language_code=LANG_CODES[lang])
+
+
+_MERMAID = re.compile(r"<script type=\"module\">\s*import mermaid from [^<]*</script>")
+_REMOTE = re.compile(r"<(?:script|link|img)\b[^>]*\b(?:src|href)=\"(?:https?:)?//[^\"]*\"")
+
+
+def offline(body, lang="en"):
+    """The deck's HTML without the CDN import of mermaid (and with the
+    Chinese font list in a zh deck); ValueError if any other script, style
+    sheet or image still comes from the network."""
+    body = _MERMAID.sub("", body)
+    if lang == "zh":
+        body = body.replace("</head>", ZH_STYLE + "\n</head>", 1)
+    remote = _REMOTE.findall(body)
+    if remote:
+        raise ValueError("the deck still loads from the network: " + "; ".join(remote[:3]))
+    return body
+
+
+def build(out=ROOT / "build" / "slides", tab="pytorch", source=None, langs=nbtools.LANGS):
+    """Write the decks (and an index page) to ``out``; returns their paths."""
+    out = Path(out)
+    vendor(out / "vendor")
+    paths = chapter_notebooks(source or ROOT / "notebooks")
+    if not paths:
+        raise FileNotFoundError(f"no chapter notebooks (NN-name.ipynb) in {source}")
+    decks = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in langs:
+            exporter = _exporter(lang, "../vendor")
+            for split in nbtools.split([str(p) for p in paths], lang, str(Path(tmp) / lang)):
+                nb = deck_notebook(nbformat.read(split, as_version=4), tab)
+                body, _ = exporter.from_notebook_node(
+                    nb, resources={"metadata": {"name": Path(split).stem,
+                                                "path": str(ROOT / "notebooks")}})
+                deck = out / lang / (Path(split).stem + ".slides.html")
+                deck.parent.mkdir(parents=True, exist_ok=True)
+                deck.write_text(offline(body, lang), encoding="utf-8")
+                decks.append(deck)
+    _index(out, decks, tab)
+    return decks
+
+
+def _index(out, decks, tab):
+    items = []
+    for lang in nbtools.LANGS:
+        links = "".join(f'<li><a href="{d.relative_to(out).as_posix()}">{html.escape(d.stem)}</a></li>'
+                        for d in decks if d.parent.name == lang)
+        if links:
+            items.append(f"<h2>{html.escape(TITLE[lang])} ({tab})</h2><ul>{links}</ul>")
+    (out / "index.html").write_text(
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>slides</title></head><body>'
+        + "".join(items) + "</body></html>\n", encoding="utf-8")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "build" / "slides"))
+    parser.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
+    parser.add_argument("--from", dest="source", default=None,
+                        help="folder of (executed) notebooks; default notebooks/")
+    args = parser.parse_args(argv)
+    try:
+        decks = build(args.out, args.tab, args.source)
+    except (VendorError, ValueError, FileNotFoundError) as err:
+        print(f"slides: {err}", file=sys.stderr)
+        return 1
+    for deck in decks:
+        print(deck)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
