@@ -37,10 +37,10 @@ NUM_HIDDENS = 256
 WIDE = ("lstm", 1, 436)
 BATCH_SIZE, NUM_STEPS, LR = 32, 35, 2
 
-# Full mode: 12 checkpoints of 45 minibatches of 32 x 35 tokens = 604,800
-# training tokens per run (about 3.9 passes over the 153,522 training
+# Full mode: 10 checkpoints of 18 minibatches of 32 x 35 tokens = 201,600
+# training tokens per run (about 1.3 passes over the 153,522 training
 # characters), 3 seeds.  Quick mode: 2 checkpoints of 3 minibatches, 1 seed.
-FULL = dict(checkpoints=12, batches_per_checkpoint=45, seeds=(0, 1, 2))
+FULL = dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2))
 QUICK = dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,))
 
 
@@ -172,11 +172,12 @@ def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
 
 def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             checkpoints, batches_per_checkpoint, lr=LR, device=None,
-            batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
+            batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
     minibatches.  Returns ``(result dict, History)``: the checkpoint with the
     lowest validation perplexity is chosen, and its test perplexity is the
-    number to report."""
+    number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
+    checkpoint's perplexity on more held-out texts (``heldout_ppl``)."""
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
     net = make_model(cell, num_layers, num_hiddens, len(data["vocab"]), device)
@@ -192,6 +193,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     final = list(it.kept)[-1]
     _load(net, it.kept[chosen])
     test_ppl = d2l.evaluate_ppl(net, data["test"], device)
+    heldout = {name: d2l.evaluate_ppl(net, tokens, device)
+               for name, tokens in (extra_eval or {}).items()}
     result = dict(
         cell=cell, num_layers=num_layers, num_hiddens=num_hiddens, seed=seed,
         params=num_params(net), lr=lr, budget_tokens=budget,
@@ -204,6 +207,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
                               if hist.tokens_seen else float("nan")),
         valid_tokens=len(data["valid"]), test_tokens=len(data["test"]),
         train_text_tokens=len(data["corpus"]))
+    if extra_eval:
+        result["heldout_ppl"] = heldout
     return result, hist
 
 
@@ -214,12 +219,13 @@ def _train_seconds(hist):
 
 
 def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
-              log=None):
+              log=None, seeds=None):
     """Every configuration at every seed of :func:`plan`; returns the list of
     result dicts.  Each run is recorded with :func:`results.record` (written
     only where ``D2L_RESULTS`` names a file).  ``quiet`` hides each run's own
     progress bar, plot and sample text behind one bar for the whole study;
-    ``log`` (e.g. ``print``) gets one line per finished run."""
+    ``log`` (e.g. ``print``) gets one line per finished run; ``seeds``
+    overrides the plan's seeds (to run them in separate processes)."""
     from . import results
     make_model = make_model or globals()["make_model"]
     p = plan()
@@ -228,7 +234,7 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
                             f"{p['checkpoints'] * p['batches_per_checkpoint']} "
                             f"minibatches per run", key="study")
     data = load_data(d2l)
-    jobs = [(c, L, h, s) for s in p["seeds"] for (c, L, h) in configs()]
+    jobs = [(c, L, h, s) for s in (seeds or p["seeds"]) for (c, L, h) in configs()]
     bar, out, t0 = _bar(len(jobs), progress), [], time.perf_counter()
     for cell, L, h, seed in jobs:
         bar.set_description(f"{cell} {L}x{h} seed {seed}")
@@ -298,6 +304,30 @@ def make_model(cell, num_layers, num_hiddens, vocab_size, device):
     layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
         num_hiddens, num_layers)
     return d2l.RNNModel(layer, vocab_size)  # train_ch8 initialises it on device
+
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight groups per layer
+
+
+def param_formula(cell, num_layers, num_hiddens, vocab_size):
+    """Parameters by hand: each layer has, per weight group, W_x (d x h),
+    W_h (h x h) and two biases (both frameworks keep two), with d the
+    vocabulary size in layer 1 and h above; then the output layer."""
+    d, h, total = vocab_size, num_hiddens, 0
+    for _ in range(num_layers):
+        total += GATES[cell] * (d * h + h * h + 2 * h)
+        d = h
+    return total + h * vocab_size + vocab_size
+
+
+def param_count(cell, num_layers, num_hiddens, vocab_size, device=None):
+    """Parameters of the framework's model, counted from its arrays."""
+    net = make_model(cell, num_layers, num_hiddens, vocab_size, device or "cpu")
+    if hasattr(net, "collect_params"):  # MXNet: draw the weights first
+        from mxnet import np as mnp
+        net.initialize()
+        net(mnp.zeros((1, 1)), net.begin_state(batch_size=1))
+    return num_params(net)
 
 
 # ---------------------------------------------------------------- statistics
@@ -425,19 +455,102 @@ def summarize(runs):
     return table
 
 
+def lookup(table, cell, num_layers, num_hiddens=NUM_HIDDENS):
+    """The row of :func:`summarize`'s table for one configuration."""
+    for row in table:
+        if (row["cell"], row["num_layers"], row["num_hiddens"]) == \
+                (cell, num_layers, num_hiddens):
+            return row
+    raise KeyError(f"no runs of {cell} {num_layers}x{num_hiddens}")
+
+
+def plot_depth(table, now=None, vocab_size=28, title=None):
+    """Test perplexity (mean, error bars = sd over seeds) against depth, one
+    line per cell type, the uniform baseline, and tokens/s against depth.
+    ``now`` (a second table, e.g. this quick run) is drawn as open markers."""
+    from matplotlib.figure import Figure
+    from .plot import Plot
+    fig = Figure(figsize=(10, 3.6))
+    ax, bx = fig.subplots(1, 2)
+    for i, cell in enumerate(CELLS):
+        rows = sorted((r for r in table if r["cell"] == cell
+                       and r["num_hiddens"] == NUM_HIDDENS),
+                      key=lambda r: r["num_layers"])
+        if rows:
+            x = [r["num_layers"] for r in rows]
+            ax.errorbar(x, [r["test_mean"] for r in rows],
+                        yerr=[0 if math.isnan(r["test_sd"]) else r["test_sd"] for r in rows],
+                        fmt="o-", capsize=4, color=f"C{i}", label=f"{cell.upper()} (x 256)")
+            bx.plot(x, [r["tokens_per_sec"] for r in rows], "o-", color=f"C{i}",
+                    label=cell.upper())
+        quick = sorted((r for r in now or [] if r["cell"] == cell
+                        and r["num_hiddens"] == NUM_HIDDENS), key=lambda r: r["num_layers"])
+        if quick:
+            ax.plot([r["num_layers"] for r in quick], [r["test_mean"] for r in quick],
+                    "o:", mfc="none", color=f"C{i}", alpha=0.6,
+                    label=f"{cell.upper()}, this run")
+    wide = [r for r in table if (r["cell"], r["num_layers"], r["num_hiddens"]) == WIDE]
+    if wide:
+        r = wide[0]
+        ax.errorbar([1], [r["test_mean"]], yerr=[0 if math.isnan(r["test_sd"]) else r["test_sd"]],
+                    fmt="D", capsize=4, color="k",
+                    label=f"LSTM 1 x {WIDE[2]} ({r['params']:,} parameters)")
+    ax.axhline(vocab_size, ls="--", color="gray")
+    ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
+            va="bottom", color="gray", fontsize=8)
+    ax.set_xticks(DEPTHS)
+    ax.set_xlabel("layers (num_layers)")
+    ax.set_ylabel("test perplexity (mean ± sd over seeds)")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    bx.set_xticks(DEPTHS)
+    bx.set_xlabel("layers (num_layers)")
+    bx.set_ylabel("training tokens/s (shared CPU)")
+    bx.set_yscale("log")
+    bx.grid(True, which="both", alpha=0.3)
+    bx.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return Plot(fig)
+
+
+def markdown_table(table):
+    """The summary as a Markdown table (mean ± sd; sd over seeds)."""
+    lines = ["| model | layers x hidden | parameters | test perplexity (mean ± sd) "
+             "| seeds | checkpoints chosen | training tokens/s |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in table:
+        lines.append(f"| {r['cell'].upper()} | {r['num_layers']} x {r['num_hiddens']} "
+                     f"| {r['params']:,} | {r['test_mean']:.2f} ± {r['test_sd']:.2f} "
+                     f"| {r['n']} | {', '.join(str(c) for c in r['chosen'])} of "
+                     f"{r['checkpoints']} | {r['tokens_per_sec']:,.0f} |")
+    return "\n".join(lines)
+
+
+def compare(runs, a, b):
+    """Welch's test of test perplexity, configuration ``a`` minus ``b``
+    (each a ``(cell, num_layers, num_hiddens)``)."""
+    pick = lambda c: [r["test_ppl"] for r in runs
+                      if (r["cell"], r["num_layers"], r["num_hiddens"]) == tuple(c)]
+    return welch(pick(a), pick(b))
+
+
 def _cli():
     import argparse
     import os
     p = argparse.ArgumentParser(description="run the depth study in full mode")
     p.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
     p.add_argument("--results", required=True, help="JSON file to record into")
+    p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
     a = p.parse_args()
     os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
     if a.tab == "pytorch":
         from . import torch as d2l
     else:
         from . import mxnet as d2l
-    run_study(d2l, progress=False, log=lambda line: print(line, flush=True))
+    run_study(d2l, progress=False, log=lambda line: print(line, flush=True),
+              seeds=a.seeds)
 
 
 if __name__ == "__main__":
