@@ -134,3 +134,22 @@ def test_run_one_trains_on_exactly_the_budget(monkeypatch):
     # GRU, 2 layers of 8: 3 gates of (W_x, W_h, two biases), then the output.
     v = len(vocab)
     assert res["params"] == 3 * (8 * v + 64 + 16) + 3 * (64 + 64 + 16) + 8 * v + v
+
+
+def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypatch):
+    pytest.importorskip("mxnet")
+    monkeypatch.setenv("D2L_TAB", "mxnet")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import mxnet as d2l
+    import mxnet as mx
+    rng = np.random.default_rng(0)
+    vocab = d2l.Vocab(list("time traveller"))
+    data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
+                valid=rng.integers(1, len(vocab), 200),
+                test=rng.integers(1, len(vocab), 200))
+    res, hist = study.run_one(d2l, study.make_model, data, "lstm", 2, 8, seed=0,
+                              checkpoints=2, batches_per_checkpoint=3,
+                              batch_size=4, num_steps=5, device=mx.cpu())
+    assert res["tokens_seen"] == res["budget_tokens"] == 2 * 3 * 4 * 5
+    assert res["params"] == study.param_formula("lstm", 2, 8, len(vocab))
+    assert math.isfinite(res["test_ppl"])
