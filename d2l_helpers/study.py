@@ -174,9 +174,9 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             checkpoints, batches_per_checkpoint, lr=LR, device=None,
             batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
-    minibatches.  Returns ``(result dict, History)``: the checkpoint with the
-    lowest validation perplexity is chosen, and its test perplexity is the
-    number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
+    minibatches.  Returns ``(result dict, History, net)``: the checkpoint with
+    the lowest validation perplexity is chosen (``net`` holds its weights), and
+    its test perplexity is the number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
     checkpoint's perplexity on more held-out texts (``heldout_ppl``)."""
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
@@ -209,7 +209,7 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
         train_text_tokens=len(data["corpus"]))
     if extra_eval:
         result["heldout_ppl"] = heldout
-    return result, hist
+    return result, hist, net
 
 
 def _train_seconds(hist):
@@ -239,7 +239,7 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     for cell, L, h, seed in jobs:
         bar.set_description(f"{cell} {L}x{h} seed {seed}")
         with _quiet(quiet):
-            res, hist = run_one(d2l, make_model, data, cell, L, h, seed,
+            res, hist, _ = run_one(d2l, make_model, data, cell, L, h, seed,
                                 p["checkpoints"], p["batches_per_checkpoint"])
         if record:
             results.record(run_key(cell, L, h, seed), hist, **res)
@@ -328,6 +328,40 @@ def param_count(cell, num_layers, num_hiddens, vocab_size, device=None):
         net.initialize()
         net(mnp.zeros((1, 1)), net.begin_state(batch_size=1))
     return num_params(net)
+
+
+def sample_text(d2l, net, vocab, prefix, num_preds, temperature=0.7, seed=0,
+                device=None):
+    """Continue ``prefix`` by sampling each character from the model's
+    softmax at ``temperature`` (greedy decoding, ``predict_ch8``, tends to
+    loop, which says little about style)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature!r} must be positive; "
+                         f"use d2l.predict_ch8 for greedy decoding")
+    rng = np.random.default_rng(seed)
+    device = device if device is not None else d2l.try_gpu()
+    if _framework(d2l) == "pytorch":
+        import torch
+        def step(i, state):
+            with torch.no_grad():
+                y, state = net(torch.tensor([[i]], device=device), state)
+            return y.detach().cpu().numpy().reshape(-1), state
+    else:
+        from mxnet import np as mnp
+        def step(i, state):
+            y, state = net(mnp.array([[i]], ctx=device), state)
+            return y.asnumpy().reshape(-1), state
+    state = net.begin_state(batch_size=1, device=device) if _framework(d2l) == "pytorch" \
+        else net.begin_state(batch_size=1, ctx=device)
+    out = [vocab[c] for c in prefix]
+    for i in out[:-1]:
+        _, state = step(i, state)
+    for _ in range(num_preds):
+        logits, state = step(out[-1], state)
+        z = logits.astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        out.append(int(rng.choice(len(p), p=p / p.sum())))
+    return "".join(vocab.idx_to_token[i] for i in out)
 
 
 # ---------------------------------------------------------------- statistics

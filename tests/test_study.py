@@ -121,7 +121,7 @@ def test_run_one_trains_on_exactly_the_budget(monkeypatch):
     heldout = rng.integers(1, len(vocab), 400)
     valid, test = study.split_heldout(heldout)
     data = dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
-    res, hist = study.run_one(d2l, study.make_model, data, "gru", 2, 8, seed=0,
+    res, hist, net = study.run_one(d2l, study.make_model, data, "gru", 2, 8, seed=0,
                               checkpoints=3, batches_per_checkpoint=5,
                               batch_size=4, num_steps=7,
                               device=torch.device("cpu"))
@@ -134,6 +134,13 @@ def test_run_one_trains_on_exactly_the_budget(monkeypatch):
     # GRU, 2 layers of 8: 3 gates of (W_x, W_h, two biases), then the output.
     v = len(vocab)
     assert res["params"] == 3 * (8 * v + 64 + 16) + 3 * (64 + 64 + 16) + 8 * v + v
+    text = study.sample_text(d2l, net, vocab, "time", 20, temperature=0.7, seed=3,
+                             device=torch.device("cpu"))
+    assert text.startswith("time") and len(text) >= 24  # <unk> prints as 5 characters
+    assert text == study.sample_text(d2l, net, vocab, "time", 20, temperature=0.7,
+                                     seed=3, device=torch.device("cpu"))
+    with pytest.raises(ValueError, match="predict_ch8"):
+        study.sample_text(d2l, net, vocab, "time", 5, temperature=0)
 
 
 def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypatch):
@@ -147,9 +154,11 @@ def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypa
     data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
                 valid=rng.integers(1, len(vocab), 200),
                 test=rng.integers(1, len(vocab), 200))
-    res, hist = study.run_one(d2l, study.make_model, data, "lstm", 2, 8, seed=0,
+    res, hist, net = study.run_one(d2l, study.make_model, data, "lstm", 2, 8, seed=0,
                               checkpoints=2, batches_per_checkpoint=3,
                               batch_size=4, num_steps=5, device=mx.cpu())
     assert res["tokens_seen"] == res["budget_tokens"] == 2 * 3 * 4 * 5
     assert res["params"] == study.param_formula("lstm", 2, 8, len(vocab))
     assert math.isfinite(res["test_ppl"])
+    text = study.sample_text(d2l, net, vocab, "tim", 10, seed=1, device=mx.cpu())
+    assert text.startswith("tim") and len(text) >= 13
