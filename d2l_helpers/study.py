@@ -219,13 +219,15 @@ def _train_seconds(hist):
 
 
 def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
-              log=None, seeds=None):
+              log=None, seeds=None, only=None):
     """Every configuration at every seed of :func:`plan`; returns the list of
     result dicts.  Each run is recorded with :func:`results.record` (written
     only where ``D2L_RESULTS`` names a file).  ``quiet`` hides each run's own
     progress bar, plot and sample text behind one bar for the whole study;
     ``log`` (e.g. ``print``) gets one line per finished run; ``seeds``
-    overrides the plan's seeds (to run them in separate processes)."""
+    overrides the plan's seeds and ``only`` (a set of ``(cell, num_layers,
+    num_hiddens)``) keeps some configurations, to share the work between
+    processes."""
     from . import results
     make_model = make_model or globals()["make_model"]
     p = plan()
@@ -234,7 +236,8 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
                             f"{p['checkpoints'] * p['batches_per_checkpoint']} "
                             f"minibatches per run", key="study")
     data = load_data(d2l)
-    jobs = [(c, L, h, s) for s in (seeds or p["seeds"]) for (c, L, h) in configs()]
+    jobs = [(c, L, h, s) for s in (seeds or p["seeds"]) for (c, L, h) in configs()
+            if only is None or (c, L, h) in only]
     bar, out, t0 = _bar(len(jobs), progress), [], time.perf_counter()
     for cell, L, h, seed in jobs:
         bar.set_description(f"{cell} {L}x{h} seed {seed}")
@@ -577,14 +580,19 @@ def _cli():
     p.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
     p.add_argument("--results", required=True, help="JSON file to record into")
     p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
+    p.add_argument("--only", nargs="*", help="only these configurations, "
+                   "e.g. lstm:4:256 gru:1:256")
     a = p.parse_args()
+    only = None
+    if a.only:
+        only = {(c, int(L), int(h)) for c, L, h in (o.split(":") for o in a.only)}
     os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
     if a.tab == "pytorch":
         from . import torch as d2l
     else:
         from . import mxnet as d2l
     run_study(d2l, progress=False, log=lambda line: print(line, flush=True),
-              seeds=a.seeds)
+              seeds=a.seeds, only=only)
 
 
 if __name__ == "__main__":
