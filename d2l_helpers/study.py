@@ -535,18 +535,14 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
     ax.axhline(vocab_size, ls="--", color="gray")
     ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
             va="bottom", color="gray", fontsize=8)
-    ax.set_xticks(DEPTHS)
-    ax.set_xlabel("layers (num_layers)")
-    ax.set_ylabel("test perplexity (mean ± sd over seeds)")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    bx.set_xticks(DEPTHS)
-    bx.set_xlabel("layers (num_layers)")
-    bx.set_ylabel("training tokens/s (shared CPU)")
-    bx.set_yscale("log")
-    bx.grid(True, which="both", alpha=0.3)
-    bx.legend(fontsize=7)
+    for axis, ylabel in [(ax, "test perplexity (mean ± sd over seeds)"),
+                         (bx, "training tokens/s (shared CPU)")]:
+        axis.set_xticks(DEPTHS)
+        axis.set_xlabel("layers (num_layers)")
+        axis.set_ylabel(ylabel)
+        axis.set_yscale("log")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
     if title:
         fig.suptitle(title)
     return Plot(fig)
