@@ -506,6 +506,7 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
     line per cell type, the uniform baseline, and tokens/s against depth.
     ``now`` (a second table, e.g. this quick run) is drawn as open markers."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     from .plot import Plot
     fig = Figure(figsize=(10, 3.6))
     ax, bx = fig.subplots(1, 2)
@@ -535,12 +536,14 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
     ax.axhline(vocab_size, ls="--", color="gray")
     ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
             va="bottom", color="gray", fontsize=8)
+    bx.set_yscale("log")
+    bx.yaxis.set_major_formatter(ScalarFormatter())
+    bx.yaxis.set_minor_formatter(NullFormatter())
     for axis, ylabel in [(ax, "test perplexity (mean ± sd over seeds)"),
                          (bx, "training tokens/s (shared CPU)")]:
         axis.set_xticks(DEPTHS)
         axis.set_xlabel("layers (num_layers)")
         axis.set_ylabel(ylabel)
-        axis.set_yscale("log")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)
     if title:
