@@ -508,7 +508,7 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter, ScalarFormatter
     from .plot import Plot
-    fig = Figure(figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2)
     for i, cell in enumerate(CELLS):
         rows = sorted((r for r in table if r["cell"] == cell
