@@ -48,6 +48,14 @@ def record(key, result, **extra):
     return entry
 
 
+FULL_MODE = Path(__file__).resolve().parents[1] / "results" / "full-mode.json"
+
+
+def full_mode():
+    """The committed full-mode runs (``results/full-mode.json``), or []."""
+    return load(FULL_MODE)
+
+
 def load(path):
     """The list of recorded runs in ``path`` ([] if the file does not exist)."""
     path = Path(path)
