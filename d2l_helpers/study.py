@@ -39,9 +39,12 @@ BATCH_SIZE, NUM_STEPS, LR = 32, 35, 2
 
 # Full mode: 10 checkpoints of 18 minibatches of 32 x 35 tokens = 201,600
 # training tokens per run (about 1.3 passes over the 153,522 training
-# characters), 3 seeds.  Quick mode: 2 checkpoints of 3 minibatches, 1 seed.
-FULL = dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2))
-QUICK = dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,))
+# characters), 3 seeds.  Quick mode: 2 checkpoints of 3 minibatches, 1 seed,
+# 1 and 2 layers only.
+FULL = dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2),
+            depths=DEPTHS, wide=True)
+QUICK = dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,), depths=(1, 2),
+             wide=False)  # quick mode: 1 and 2 layers only
 
 
 def plan():
@@ -49,9 +52,9 @@ def plan():
     return dict(QUICK if config.quick_mode() else FULL)
 
 
-def configs():
+def configs(depths=DEPTHS, wide=True):
     """Every (cell, num_layers, num_hiddens) the study trains, in order."""
-    return [(c, L, NUM_HIDDENS) for c in CELLS for L in DEPTHS] + [WIDE]
+    return [(c, L, NUM_HIDDENS) for c in CELLS for L in depths] + ([WIDE] if wide else [])
 
 
 def run_key(cell, num_layers, num_hiddens, seed):
@@ -232,11 +235,12 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     make_model = make_model or globals()["make_model"]
     p = plan()
     if config.quick_mode():
-        config.quick_banner(f"depth study: {len(p['seeds'])} seed, "
+        config.quick_banner(f"depth study: {len(p['seeds'])} seed, 1 and 2 layers, "
                             f"{p['checkpoints'] * p['batches_per_checkpoint']} "
                             f"minibatches per run", key="study")
     data = load_data(d2l)
-    jobs = [(c, L, h, s) for s in (seeds or p["seeds"]) for (c, L, h) in configs()
+    jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
+            for (c, L, h) in configs(p["depths"], p["wide"])
             if only is None or (c, L, h) in only]
     bar, out, t0 = _bar(len(jobs), progress), [], time.perf_counter()
     for cell, L, h, seed in jobs:

@@ -162,3 +162,13 @@ def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypa
     assert math.isfinite(res["test_ppl"])
     text = study.sample_text(d2l, net, vocab, "tim", 10, seed=1, device=mx.cpu())
     assert text.startswith("tim") and len(text) >= 13
+
+
+def test_plan_full_and_quick(monkeypatch):
+    monkeypatch.setenv("D2L_QUICK", "0")
+    full = study.plan()
+    assert len(study.configs(full["depths"], full["wide"])) * len(full["seeds"]) == 39
+    monkeypatch.setenv("D2L_QUICK", "1")
+    quick = study.plan()
+    assert study.configs(quick["depths"], quick["wide"]) == [
+        (c, L, 256) for c in ("rnn", "gru", "lstm") for L in (1, 2)]
