@@ -1,6 +1,6 @@
 """Recording measured results, so that prose and tables quote real numbers.
 
-``record(key, history_or_dict)`` appends a run to the JSON file named by the
+``record(key, history_or_dict)`` appends a run (with its per-epoch curves) to the JSON file named by the
 ``D2L_RESULTS`` environment variable (``make book`` sets it to
 ``build/results.json``); without it, nothing is written.  ``load(path)``
 reads such a file back, e.g. the committed full-mode snapshot in
@@ -16,9 +16,17 @@ from . import config
 from .devices import describe_device  # noqa: F401  (re-exported for notebooks)
 
 
+CURVES = ("epoch", "train_ppl", "valid_ppl", "tokens_seen", "wall_time",
+          "tokens_per_sec")
+
+
 def _as_dict(result):
+    """A History's summary plus its per-epoch ``curves``; a dict as it is."""
     if hasattr(result, "summary"):
-        return result.summary()
+        entry = result.summary()
+        entry["curves"] = {name: [float(x) for x in getattr(result, name)]
+                           for name in CURVES if hasattr(result, name)}
+        return entry
     return dict(result)
 
 
@@ -38,6 +46,14 @@ def record(key, result, **extra):
         tmp.write_text(json.dumps(runs, indent=1, allow_nan=True))
         os.replace(tmp, path)
     return entry
+
+
+FULL_MODE = Path(__file__).resolve().parents[1] / "results" / "full-mode.json"
+
+
+def full_mode():
+    """The committed full-mode runs (``results/full-mode.json``), or []."""
+    return load(FULL_MODE)
 
 
 def load(path):

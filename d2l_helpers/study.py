@@ -1,0 +1,602 @@
+"""The depth study (notebook 04): runs at an exact token budget, and the
+statistics to read them.
+
+Framework-neutral: it trains through the public API of the ``d2l`` module it
+is given (``from d2l_helpers import torch as d2l`` or ``mxnet as d2l``):
+``make_loader``, ``train_ch8``, ``evaluate_ppl``, ``try_gpu``.
+
+* :func:`split_heldout` cuts the held-out tail into validation (for choosing
+  the checkpoint) and test (for reporting).
+* :class:`BudgetIter` feeds ``train_ch8`` a fixed number of minibatches per
+  "epoch" from an endless stream of the book's sequential minibatches, so a
+  run stops exactly at its token budget, in the middle of a pass over the
+  text; it keeps a copy of the weights at every checkpoint.
+* :func:`run_one` trains one model and returns a result dict (validation
+  curve, test perplexity at the checkpoint chosen on validation, tokens/s of
+  training alone, parameter count).
+* :func:`mean_sd`, :func:`welch`, :func:`t_cdf` and :func:`t_quantile` are
+  the statistics (no SciPy needed); ``tests/test_study.py`` checks them
+  against published values.
+
+``python -m d2l_helpers.study --tab pytorch`` runs the full study from a
+shell and records every run with :func:`d2l_helpers.results.record`.
+"""
+import math
+import random
+import time
+
+import numpy as np
+
+from . import config
+
+CELLS = ("rnn", "gru", "lstm")
+DEPTHS = (1, 2, 3, 4)
+NUM_HIDDENS = 256
+# The width-vs-depth pair: one LSTM layer of 436 hidden units has 824,940
+# parameters, the chapter's 2 x 256 LSTM 826,396 (0.2% apart).
+WIDE = ("lstm", 1, 436)
+BATCH_SIZE, NUM_STEPS, LR = 32, 35, 2
+
+# Full mode: 10 checkpoints of 18 minibatches of 32 x 35 tokens = 201,600
+# training tokens per run (about 1.3 passes over the 153,522 training
+# characters), 3 seeds.  Quick mode: 2 checkpoints of 3 minibatches, 1 seed,
+# 1 and 2 layers only.
+FULL = dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2),
+            depths=DEPTHS, wide=True)
+QUICK = dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,), depths=(1, 2),
+             wide=False)  # quick mode: 1 and 2 layers only
+
+
+def plan():
+    """The study's size in the current mode (see FULL and QUICK)."""
+    return dict(QUICK if config.quick_mode() else FULL)
+
+
+def configs(depths=DEPTHS, wide=True):
+    """Every (cell, num_layers, num_hiddens) the study trains, in order."""
+    return [(c, L, NUM_HIDDENS) for c in CELLS for L in depths] + ([WIDE] if wide else [])
+
+
+def run_key(cell, num_layers, num_hiddens, seed):
+    return f"depth/{cell}-{num_layers}x{num_hiddens}/seed{seed}"
+
+
+# ---------------------------------------------------------------- data
+
+def split_heldout(tokens, valid_share=0.5):
+    """Cut held-out tokens into (validation, test): the first ``valid_share``
+    chooses checkpoints, the rest is only used to report."""
+    if not 0 < valid_share < 1:
+        raise ValueError(f"valid_share={valid_share!r} must lie strictly "
+                         f"between 0 and 1 (e.g. 0.5)")
+    if len(tokens) < 4:
+        raise ValueError(f"only {len(tokens)} held-out tokens; hold out more "
+                         f"text to split it into validation and test")
+    cut = int(round(len(tokens) * valid_share))
+    return tokens[:cut], tokens[cut:]
+
+
+class BudgetIter:
+    """``batches_per_checkpoint`` minibatches per iteration, drawn from the
+    book's sequential minibatches of ``loader``, restarted (with a new random
+    offset, as the book does every epoch) whenever a pass ends.
+
+    ``train_ch8(net, BudgetIter(...), ..., num_epochs=k)`` therefore trains on
+    exactly ``k * batches_per_checkpoint * batch_size * num_steps`` tokens and
+    validates after each block.  At the start of every block (and once more
+    with :meth:`keep`) a copy of the weights is kept in ``self.kept``, indexed
+    by the number of blocks done, so the checkpoint chosen on validation can
+    be evaluated on test text afterwards."""
+
+    def __init__(self, loader, batches_per_checkpoint, snapshot=None):
+        if batches_per_checkpoint < 1:
+            raise ValueError("batches_per_checkpoint must be at least 1")
+        self.loader = loader
+        self.batch_size, self.num_steps = loader.batch_size, loader.num_steps
+        self.vocab = loader.vocab
+        self.valid_corpus = loader.valid_corpus
+        self.batches_per_checkpoint = batches_per_checkpoint
+        self.snapshot = snapshot
+        self.kept, self.blocks, self.passes = {}, 0, 0
+        self._stream = None
+
+    def _next(self):
+        while True:
+            if self._stream is None:
+                self._stream = iter(self.loader)
+            try:
+                return next(self._stream)
+            except StopIteration:
+                self._stream, self.passes = None, self.passes + 1
+
+    def keep(self):
+        if self.snapshot is not None:
+            self.kept[self.blocks] = self.snapshot()
+
+    def __iter__(self):
+        self.keep()  # the weights after self.blocks blocks
+        self.blocks += 1
+        return iter([self._next() for _ in range(self.batches_per_checkpoint)])
+
+    def __len__(self):
+        return self.batches_per_checkpoint
+
+
+# ---------------------------------------------------------------- frameworks
+
+def _framework(d2l):
+    return getattr(d2l, "FRAMEWORK", d2l.__name__.rsplit(".", 1)[-1])
+
+
+def seed_everything(d2l, seed):
+    """Seed Python (the minibatch offsets), NumPy and the framework."""
+    random.seed(seed)
+    np.random.seed(seed)
+    if _framework(d2l) == "pytorch":
+        import torch
+        torch.manual_seed(seed)
+    else:
+        import mxnet as mx
+        mx.random.seed(seed)
+
+
+def _snapshot_fn(net):
+    if hasattr(net, "state_dict"):  # PyTorch
+        return lambda: {k: v.detach().clone() for k, v in net.state_dict().items()}
+    params = net.collect_params()  # MXNet Gluon
+    return lambda: {k: p.data().copy() for k, p in params.items()}
+
+
+def _load(net, weights):
+    if hasattr(net, "load_state_dict"):
+        net.load_state_dict(weights)
+    else:
+        for k, p in net.collect_params().items():
+            p.set_data(weights[k])
+
+
+def num_params(net):
+    """The number of trainable numbers in ``net``."""
+    if hasattr(net, "parameters") and not hasattr(net, "collect_params"):
+        return sum(p.numel() for p in net.parameters() if p.requires_grad)
+    return sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+
+
+# ---------------------------------------------------------------- one run
+
+def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
+    """The whole training text of *The Time Machine* (first 90%), and its
+    held-out tail split into validation and test."""
+    loader, vocab = d2l.load_data_time_machine(batch_size, num_steps,
+                                               max_tokens=-1)
+    valid, test = split_heldout(loader.valid_corpus)
+    return dict(corpus=loader.corpus, vocab=vocab, valid=valid, test=test)
+
+
+def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
+            checkpoints, batches_per_checkpoint, lr=LR, device=None,
+            batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None):
+    """Train one model on exactly ``checkpoints * batches_per_checkpoint``
+    minibatches.  Returns ``(result dict, History, net)``: the checkpoint with
+    the lowest validation perplexity is chosen (``net`` holds its weights), and
+    its test perplexity is the number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
+    checkpoint's perplexity on more held-out texts (``heldout_ppl``)."""
+    device = device if device is not None else d2l.try_gpu()
+    seed_everything(d2l, seed)
+    net = make_model(cell, num_layers, num_hiddens, len(data["vocab"]), device)
+    loader = d2l.make_loader(data["corpus"], data["vocab"], batch_size,
+                             num_steps, valid_corpus=data["valid"])
+    it = BudgetIter(loader, batches_per_checkpoint, snapshot=_snapshot_fn(net))
+    label = f"{cell.upper()} {num_layers}x{num_hiddens}, seed {seed}"
+    hist = d2l.train_ch8(net, it, data["vocab"], lr, checkpoints, device,
+                         valid_every=1, label=label)
+    it.keep()  # the weights at the end
+    budget = checkpoints * batches_per_checkpoint * batch_size * num_steps
+    chosen = hist.best_valid_epoch
+    final = list(it.kept)[-1]
+    _load(net, it.kept[chosen])
+    test_ppl = d2l.evaluate_ppl(net, data["test"], device)
+    heldout = {name: d2l.evaluate_ppl(net, tokens, device)
+               for name, tokens in (extra_eval or {}).items()}
+    result = dict(
+        cell=cell, num_layers=num_layers, num_hiddens=num_hiddens, seed=seed,
+        params=num_params(net), lr=lr, budget_tokens=budget,
+        tokens_seen=hist.tokens_seen[-1] if hist.tokens_seen else 0,
+        passes=(hist.tokens_seen[-1] if hist.tokens_seen else 0) / len(data["corpus"]),
+        chosen_epoch=chosen, checkpoints=checkpoints,
+        valid_ppl_chosen=hist.best_valid_ppl, test_ppl=test_ppl,
+        final_epoch=final,
+        train_tokens_per_sec=(hist.tokens_seen[-1] / _train_seconds(hist)
+                              if hist.tokens_seen else float("nan")),
+        valid_tokens=len(data["valid"]), test_tokens=len(data["test"]),
+        train_text_tokens=len(data["corpus"]))
+    if extra_eval:
+        result["heldout_ppl"] = heldout
+    return result, hist, net
+
+
+def _train_seconds(hist):
+    """Seconds spent in training steps (validation excluded)."""
+    steps = np.diff([0] + list(hist.tokens_seen))
+    return float(sum(n / s for n, s in zip(steps, hist.tokens_per_sec) if s > 0))
+
+
+def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
+              log=None, seeds=None, only=None):
+    """Every configuration at every seed of :func:`plan`; returns the list of
+    result dicts.  Each run is recorded with :func:`results.record` (written
+    only where ``D2L_RESULTS`` names a file).  ``quiet`` hides each run's own
+    progress bar, plot and sample text behind one bar for the whole study;
+    ``log`` (e.g. ``print``) gets one line per finished run; ``seeds``
+    overrides the plan's seeds and ``only`` (a set of ``(cell, num_layers,
+    num_hiddens)``) keeps some configurations, to share the work between
+    processes."""
+    from . import results
+    make_model = make_model or globals()["make_model"]
+    p = plan()
+    if config.quick_mode():
+        config.quick_banner(f"depth study: {len(p['seeds'])} seed, 1 and 2 layers, "
+                            f"{p['checkpoints'] * p['batches_per_checkpoint']} "
+                            f"minibatches per run", key="study")
+    data = load_data(d2l)
+    jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
+            for (c, L, h) in configs(p["depths"], p["wide"])
+            if only is None or (c, L, h) in only]
+    bar, out, t0 = _bar(len(jobs), progress), [], time.perf_counter()
+    for cell, L, h, seed in jobs:
+        bar.set_description(f"{cell} {L}x{h} seed {seed}")
+        with _quiet(quiet):
+            res, hist, _ = run_one(d2l, make_model, data, cell, L, h, seed,
+                                p["checkpoints"], p["batches_per_checkpoint"])
+        if record:
+            results.record(run_key(cell, L, h, seed), hist, **res)
+        out.append(res)
+        bar.update(1)
+        bar.set_postfix(test=f"{res['test_ppl']:.2f}", refresh=False)
+        if log:
+            log(f"[{len(out)}/{len(jobs)} {time.perf_counter() - t0:6.0f} s] "
+                f"{cell} {L}x{h} seed {seed}: params {res['params']:,}, "
+                f"checkpoint {res['chosen_epoch']}/{res['checkpoints']}, "
+                f"valid {res['valid_ppl_chosen']:.3f}, test {res['test_ppl']:.3f}, "
+                f"{res['train_tokens_per_sec']:,.0f} tokens/s")
+    bar.close()
+    return out
+
+
+def _bar(total, enabled):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="run", disable=not enabled or None)
+
+
+class _quiet:
+    """Capture a run's prints, progress bar and plots (IPython if present)."""
+
+    def __init__(self, enabled):
+        self.enabled, self.cap = enabled, None
+
+    def __enter__(self):
+        if self.enabled:
+            try:
+                from IPython.utils.capture import capture_output
+            except ImportError:  # plain Python without IPython
+                import contextlib
+                import io
+                self.cap = contextlib.ExitStack()
+                self.cap.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                self.cap.enter_context(contextlib.redirect_stderr(io.StringIO()))
+                return self
+            self.cap = capture_output()
+            self.cap.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.cap is not None:
+            return self.cap.__exit__(*exc)
+        return False
+
+
+def make_model(cell, num_layers, num_hiddens, vocab_size, device):
+    """The chapter's ``RNNModel`` with an ``nn.RNN/GRU/LSTM`` (PyTorch) or
+    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab."""
+    if cell not in CELLS:
+        raise ValueError(f"cell={cell!r}; use one of {', '.join(CELLS)}")
+    if config.active_tab() == "pytorch":
+        from torch import nn
+        from . import torch as d2l
+        layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
+            vocab_size, num_hiddens, num_layers)
+        return d2l.RNNModel(layer, vocab_size).to(device)
+    from mxnet.gluon import rnn
+    from . import mxnet as d2l
+    layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
+        num_hiddens, num_layers)
+    return d2l.RNNModel(layer, vocab_size)  # train_ch8 initialises it on device
+
+
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight groups per layer
+
+
+def param_formula(cell, num_layers, num_hiddens, vocab_size):
+    """Parameters by hand: each layer has, per weight group, W_x (d x h),
+    W_h (h x h) and two biases (both frameworks keep two), with d the
+    vocabulary size in layer 1 and h above; then the output layer."""
+    d, h, total = vocab_size, num_hiddens, 0
+    for _ in range(num_layers):
+        total += GATES[cell] * (d * h + h * h + 2 * h)
+        d = h
+    return total + h * vocab_size + vocab_size
+
+
+def param_count(cell, num_layers, num_hiddens, vocab_size, device=None):
+    """Parameters of the framework's model, counted from its arrays."""
+    net = make_model(cell, num_layers, num_hiddens, vocab_size, device or "cpu")
+    if hasattr(net, "collect_params"):  # MXNet: draw the weights first
+        from mxnet import np as mnp
+        net.initialize()
+        net(mnp.zeros((1, 1)), net.begin_state(batch_size=1))
+    return num_params(net)
+
+
+def sample_text(d2l, net, vocab, prefix, num_preds, temperature=0.7, seed=0,
+                device=None):
+    """Continue ``prefix`` by sampling each character from the model's
+    softmax at ``temperature`` (greedy decoding, ``predict_ch8``, tends to
+    loop, which says little about style)."""
+    if temperature <= 0:
+        raise ValueError(f"temperature={temperature!r} must be positive; "
+                         f"use d2l.predict_ch8 for greedy decoding")
+    rng = np.random.default_rng(seed)
+    device = device if device is not None else d2l.try_gpu()
+    if _framework(d2l) == "pytorch":
+        import torch
+        def step(i, state):
+            with torch.no_grad():
+                y, state = net(torch.tensor([[i]], device=device), state)
+            return y.detach().cpu().numpy().reshape(-1), state
+    else:
+        from mxnet import np as mnp
+        def step(i, state):
+            y, state = net(mnp.array([[i]], ctx=device), state)
+            return y.asnumpy().reshape(-1), state
+    state = net.begin_state(batch_size=1, device=device) if _framework(d2l) == "pytorch" \
+        else net.begin_state(batch_size=1, ctx=device)
+    out = [vocab[c] for c in prefix]
+    for i in out[:-1]:
+        _, state = step(i, state)
+    for _ in range(num_preds):
+        logits, state = step(out[-1], state)
+        z = logits.astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        out.append(int(rng.choice(len(p), p=p / p.sum())))
+    return "".join(vocab.idx_to_token[i] for i in out)
+
+
+# ---------------------------------------------------------------- statistics
+
+def mean_sd(xs):
+    """Mean and sample standard deviation (n - 1 in the denominator)."""
+    xs = [float(x) for x in xs]
+    if not xs:
+        raise ValueError("mean_sd() of no values")
+    m = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return m, float("nan")
+    return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def _betacf(a, b, x):
+    """Continued fraction for the incomplete beta function (Lentz)."""
+    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < 1e-15:
+            break
+    return h
+
+
+def betainc(a, b, x):
+    """The regularized incomplete beta function I_x(a, b)."""
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"x={x!r} must lie in [0, 1]")
+    if x in (0.0, 1.0):
+        return x
+    lbeta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+    front = math.exp(lbeta + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t, df):
+    """P(T <= t) for Student's t with ``df`` (> 0, not necessarily whole)
+    degrees of freedom."""
+    if df <= 0:
+        raise ValueError(f"df={df!r} must be positive")
+    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(q, df):
+    """The t value with ``t_cdf(t, df) == q`` (bisection; 0 < q < 1)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"q={q!r} must lie strictly between 0 and 1")
+    lo, hi = -1e6, 1e6
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if t_cdf(mid, df) < q:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def welch(a, b, level=0.95):
+    """Welch's t-test of mean(a) - mean(b).
+
+    Returns a dict: ``diff`` (mean(a) - mean(b)), ``t``, ``df``
+    (Welch-Satterthwaite), two-sided ``p``, and the ``level`` confidence
+    interval ``ci`` of the difference."""
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    na, nb = len(a), len(b)
+    if na < 2 or nb < 2:
+        raise ValueError("welch() needs at least 2 values in each group")
+    va, vb = sa * sa / na, sb * sb / nb
+    se = math.sqrt(va + vb)
+    diff = ma - mb
+    if se == 0:
+        return dict(diff=diff, t=math.copysign(math.inf, diff) if diff else 0.0,
+                    df=float(na + nb - 2), p=0.0 if diff else 1.0, ci=(diff, diff))
+    df = (va + vb) ** 2 / (va * va / (na - 1) + vb * vb / (nb - 1))
+    t = diff / se
+    p = 2.0 * (1.0 - t_cdf(abs(t), df))
+    half = t_quantile(0.5 + level / 2, df) * se
+    return dict(diff=diff, t=t, df=df, p=p, ci=(diff - half, diff + half))
+
+
+# ---------------------------------------------------------------- reading runs
+
+def runs_from(entries, tab):
+    """The depth-study result dicts among recorded ``entries`` for ``tab``."""
+    return [e for e in entries if str(e.get("key", "")).startswith("depth/")
+            and e.get("tab") == tab and "test_ppl" in e]
+
+
+def summarize(runs):
+    """One row per configuration: mean and sd of test perplexity over seeds,
+    parameters, mean training tokens/s, passes over the text, seeds."""
+    rows = {}
+    for r in runs:
+        rows.setdefault((r["cell"], r["num_layers"], r["num_hiddens"]), []).append(r)
+    table = []
+    for (cell, L, h), rs in rows.items():
+        m, sd = mean_sd([r["test_ppl"] for r in rs])
+        table.append(dict(cell=cell, num_layers=L, num_hiddens=h, n=len(rs),
+                          test_mean=m, test_sd=sd, params=rs[0]["params"],
+                          tokens_per_sec=mean_sd([r["train_tokens_per_sec"] for r in rs])[0],
+                          chosen=[r["chosen_epoch"] for r in rs],
+                          checkpoints=rs[0]["checkpoints"],
+                          budget_tokens=rs[0]["budget_tokens"],
+                          test=[r["test_ppl"] for r in rs]))
+    return table
+
+
+def lookup(table, cell, num_layers, num_hiddens=NUM_HIDDENS):
+    """The row of :func:`summarize`'s table for one configuration."""
+    for row in table:
+        if (row["cell"], row["num_layers"], row["num_hiddens"]) == \
+                (cell, num_layers, num_hiddens):
+            return row
+    raise KeyError(f"no runs of {cell} {num_layers}x{num_hiddens}")
+
+
+def plot_depth(table, now=None, vocab_size=28, title=None):
+    """Test perplexity (mean, error bars = sd over seeds) against depth, one
+    line per cell type, the uniform baseline, and tokens/s against depth.
+    ``now`` (a second table, e.g. this quick run) is drawn as open markers."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+    from .plot import Plot
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    for i, cell in enumerate(CELLS):
+        rows = sorted((r for r in table if r["cell"] == cell
+                       and r["num_hiddens"] == NUM_HIDDENS),
+                      key=lambda r: r["num_layers"])
+        if rows:
+            x = [r["num_layers"] for r in rows]
+            ax.errorbar(x, [r["test_mean"] for r in rows],
+                        yerr=[0 if math.isnan(r["test_sd"]) else r["test_sd"] for r in rows],
+                        fmt="o-", capsize=4, color=f"C{i}", label=f"{cell.upper()} (x 256)")
+            bx.plot(x, [r["tokens_per_sec"] for r in rows], "o-", color=f"C{i}",
+                    label=cell.upper())
+        quick = sorted((r for r in now or [] if r["cell"] == cell
+                        and r["num_hiddens"] == NUM_HIDDENS), key=lambda r: r["num_layers"])
+        if quick:
+            ax.plot([r["num_layers"] for r in quick], [r["test_mean"] for r in quick],
+                    "o:", mfc="none", color=f"C{i}", alpha=0.6,
+                    label=f"{cell.upper()}, this run")
+    wide = [r for r in table if (r["cell"], r["num_layers"], r["num_hiddens"]) == WIDE]
+    if wide:
+        r = wide[0]
+        ax.errorbar([1], [r["test_mean"]], yerr=[0 if math.isnan(r["test_sd"]) else r["test_sd"]],
+                    fmt="D", capsize=4, color="k",
+                    label=f"LSTM 1 x {WIDE[2]} ({r['params']:,} parameters)")
+    ax.axhline(vocab_size, ls="--", color="gray")
+    ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
+            va="bottom", color="gray", fontsize=8)
+    bx.set_yscale("log")
+    bx.yaxis.set_major_formatter(ScalarFormatter())
+    bx.yaxis.set_minor_formatter(NullFormatter())
+    for axis, ylabel in [(ax, "test perplexity (mean ± sd over seeds)"),
+                         (bx, "training tokens/s (shared CPU)")]:
+        axis.set_xticks(DEPTHS)
+        axis.set_xlabel("layers (num_layers)")
+        axis.set_ylabel(ylabel)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return Plot(fig)
+
+
+def markdown_table(table):
+    """The summary as a Markdown table (mean ± sd; sd over seeds)."""
+    lines = ["| model | layers x hidden | parameters | test perplexity (mean ± sd) "
+             "| seeds | checkpoints chosen | training tokens/s |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in table:
+        lines.append(f"| {r['cell'].upper()} | {r['num_layers']} x {r['num_hiddens']} "
+                     f"| {r['params']:,} | {r['test_mean']:.2f} ± {r['test_sd']:.2f} "
+                     f"| {r['n']} | {', '.join(str(c) for c in r['chosen'])} of "
+                     f"{r['checkpoints']} | {r['tokens_per_sec']:,.0f} |")
+    return "\n".join(lines)
+
+
+def compare(runs, a, b):
+    """Welch's test of test perplexity, configuration ``a`` minus ``b``
+    (each a ``(cell, num_layers, num_hiddens)``)."""
+    pick = lambda c: [r["test_ppl"] for r in runs
+                      if (r["cell"], r["num_layers"], r["num_hiddens"]) == tuple(c)]
+    return welch(pick(a), pick(b))
+
+
+def _cli():
+    import argparse
+    import os
+    p = argparse.ArgumentParser(description="run the depth study in full mode")
+    p.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
+    p.add_argument("--results", required=True, help="JSON file to record into")
+    p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
+    p.add_argument("--only", nargs="*", help="only these configurations, "
+                   "e.g. lstm:4:256 gru:1:256")
+    a = p.parse_args()
+    only = None
+    if a.only:
+        only = {(c, int(L), int(h)) for c, L, h in (o.split(":") for o in a.only)}
+    os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
+    if a.tab == "pytorch":
+        from . import torch as d2l
+    else:
+        from . import mxnet as d2l
+    run_study(d2l, progress=False, log=lambda line: print(line, flush=True),
+              seeds=a.seeds, only=only)
+
+
+if __name__ == "__main__":
+    _cli()

@@ -1,0 +1,174 @@
+"""d2l_helpers.study: the statistics against closed forms and printed tables,
+the validation/test split, and the exact token budget of a run."""
+import math
+import random
+
+import numpy as np
+import pytest
+
+from d2l_helpers import study
+
+
+# ---------------------------------------------------------------- statistics
+
+@pytest.mark.parametrize("t", [-30.0, -2.5, -0.3, 0.0, 0.7, 1.0, 4.0, 12.0])
+def test_t_cdf_matches_closed_forms(t):
+    # df = 1 is the Cauchy distribution, df = 2 has a closed form too.
+    assert study.t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)
+    assert study.t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)),
+                                              abs=1e-12)
+
+
+def test_t_cdf_tends_to_the_normal():
+    normal = 0.5 * (1 + math.erf(1.96 / math.sqrt(2)))
+    assert study.t_cdf(1.96, 1e6) == pytest.approx(normal, abs=1e-5)
+
+
+@pytest.mark.parametrize("df, q, table", [
+    # Two-sided 95% and 99% critical values, as printed in every t table.
+    (2, 0.975, 4.303), (3, 0.975, 3.182), (4, 0.975, 2.776),
+    (10, 0.975, 2.228), (30, 0.975, 2.042), (4, 0.995, 4.604)])
+def test_t_quantile_matches_printed_tables(df, q, table):
+    assert study.t_quantile(q, df) == pytest.approx(table, abs=5e-4)
+    assert study.t_cdf(study.t_quantile(q, df), df) == pytest.approx(q, abs=1e-12)
+
+
+def test_mean_sd_uses_the_sample_standard_deviation():
+    m, sd = study.mean_sd([2, 4, 4, 4, 5, 5, 7, 9])
+    assert m == 5 and sd == pytest.approx(math.sqrt(32 / 7))
+    assert math.isnan(study.mean_sd([3.0])[1])
+    with pytest.raises(ValueError, match="no values"):
+        study.mean_sd([])
+
+
+def test_welch_by_hand():
+    # a: mean 2, var 1; b: mean 5.5, var 5/3; se^2 = 1/3 + 5/12 = 3/4.
+    w = study.welch([1, 2, 3], [4, 5, 6, 7])
+    assert w["diff"] == pytest.approx(-3.5)
+    assert w["t"] == pytest.approx(-3.5 / math.sqrt(0.75))
+    df = 0.75 ** 2 / ((1 / 3) ** 2 / 2 + (5 / 12) ** 2 / 3)
+    assert w["df"] == pytest.approx(df)
+    assert w["p"] == pytest.approx(2 * study.t_cdf(w["t"], df))
+    lo, hi = w["ci"]
+    assert (lo + hi) / 2 == pytest.approx(-3.5) and hi < 0  # significant at 5%
+
+
+def test_welch_with_equal_spread_reduces_to_students_df():
+    w = study.welch([1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
+    assert w["df"] == pytest.approx(4)
+    assert w["ci"][0] < 0 < w["ci"][1] and w["p"] > 0.5
+
+
+def test_welch_p_is_uniform_under_the_null():
+    # Same distribution: about 5% of p-values fall below 0.05.
+    rng = random.Random(0)
+    ps = [study.welch([rng.gauss(0, 1) for _ in range(3)],
+                      [rng.gauss(0, 2) for _ in range(3)])["p"] for _ in range(2000)]
+    assert 0.03 < sum(p < 0.05 for p in ps) / len(ps) < 0.07
+
+
+def test_welch_needs_two_values_per_group():
+    with pytest.raises(ValueError, match="at least 2"):
+        study.welch([1.0], [1.0, 2.0])
+
+
+# ---------------------------------------------------------------- data
+
+def test_split_heldout_keeps_order_and_every_token():
+    tokens = np.arange(101)
+    valid, test = study.split_heldout(tokens)
+    assert len(valid) == 50 and valid[-1] + 1 == test[0] and len(test) == 51
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        study.split_heldout(tokens, 1.0)
+    with pytest.raises(ValueError, match="hold out more"):
+        study.split_heldout(tokens[:2])
+
+
+class _Loader:
+    """Three minibatches per pass, numbered, like a book loader."""
+    batch_size, num_steps, vocab, valid_corpus = 2, 3, None, None
+
+    def __init__(self):
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return iter([(self.passes, b) for b in range(3)])
+
+
+def test_budget_iter_stops_inside_a_pass_and_keeps_snapshots():
+    loader = _Loader()
+    counter = iter(range(100))
+    it = study.BudgetIter(loader, 2, snapshot=lambda: next(counter))
+    blocks = [list(it) for _ in range(4)]  # 8 minibatches: 2 passes + 2
+    assert [len(b) for b in blocks] == [2, 2, 2, 2]
+    assert [x for b in blocks for x in b] == [
+        (1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1)]
+    it.keep()
+    assert it.kept == {0: 0, 1: 1, 2: 2, 3: 3, 4: 4} and it.passes == 2
+
+
+# ---------------------------------------------------------------- one run
+
+def test_run_one_trains_on_exactly_the_budget(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import torch as d2l
+    rng = np.random.default_rng(0)
+    vocab = d2l.Vocab(list("time traveller"))
+    corpus = rng.integers(1, len(vocab), 2_000)
+    heldout = rng.integers(1, len(vocab), 400)
+    valid, test = study.split_heldout(heldout)
+    data = dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
+    res, hist, net = study.run_one(d2l, study.make_model, data, "gru", 2, 8, seed=0,
+                              checkpoints=3, batches_per_checkpoint=5,
+                              batch_size=4, num_steps=7,
+                              device=torch.device("cpu"))
+    # 3 * 5 minibatches of 4 x 7 tokens: 420, i.e. 0.21 passes of 2,000.
+    assert res["budget_tokens"] == res["tokens_seen"] == 420
+    assert hist.tokens_seen == [140, 280, 420]
+    assert res["chosen_epoch"] == hist.best_valid_epoch in (1, 2, 3)
+    assert res["valid_ppl_chosen"] == min(hist.valid_ppl)
+    assert math.isfinite(res["test_ppl"]) and res["test_ppl"] > 1
+    # GRU, 2 layers of 8: 3 gates of (W_x, W_h, two biases), then the output.
+    v = len(vocab)
+    assert res["params"] == 3 * (8 * v + 64 + 16) + 3 * (64 + 64 + 16) + 8 * v + v
+    text = study.sample_text(d2l, net, vocab, "time", 20, temperature=0.7, seed=3,
+                             device=torch.device("cpu"))
+    assert text.startswith("time") and len(text) >= 24  # <unk> prints as 5 characters
+    assert text == study.sample_text(d2l, net, vocab, "time", 20, temperature=0.7,
+                                     seed=3, device=torch.device("cpu"))
+    with pytest.raises(ValueError, match="predict_ch8"):
+        study.sample_text(d2l, net, vocab, "time", 5, temperature=0)
+
+
+def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypatch):
+    pytest.importorskip("mxnet")
+    monkeypatch.setenv("D2L_TAB", "mxnet")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import mxnet as d2l
+    import mxnet as mx
+    rng = np.random.default_rng(0)
+    vocab = d2l.Vocab(list("time traveller"))
+    data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
+                valid=rng.integers(1, len(vocab), 200),
+                test=rng.integers(1, len(vocab), 200))
+    res, hist, net = study.run_one(d2l, study.make_model, data, "lstm", 2, 8, seed=0,
+                              checkpoints=2, batches_per_checkpoint=3,
+                              batch_size=4, num_steps=5, device=mx.cpu())
+    assert res["tokens_seen"] == res["budget_tokens"] == 2 * 3 * 4 * 5
+    assert res["params"] == study.param_formula("lstm", 2, 8, len(vocab))
+    assert math.isfinite(res["test_ppl"])
+    text = study.sample_text(d2l, net, vocab, "tim", 10, seed=1, device=mx.cpu())
+    assert text.startswith("tim") and len(text) >= 13
+
+
+def test_plan_full_and_quick(monkeypatch):
+    monkeypatch.setenv("D2L_QUICK", "0")
+    full = study.plan()
+    assert len(study.configs(full["depths"], full["wide"])) * len(full["seeds"]) == 39
+    monkeypatch.setenv("D2L_QUICK", "1")
+    quick = study.plan()
+    assert study.configs(quick["depths"], quick["wide"]) == [
+        (c, L, 256) for c in ("rnn", "gru", "lstm") for L in (1, 2)]
