@@ -126,7 +126,9 @@ def _measured_numbers():
                 numbers.add(f"{value:.2f}")
                 if value >= 10:
                     numbers.add(f"{value:.1f}")
-            elif key == "tokens_per_sec":
+            elif key == "tokens_per_sec" and value >= 1000:
+                # below 1,000 a speed prints as a bare 3-digit integer, which
+                # the lessons use for hyper-parameters (num_hiddens = 256)
                 numbers.add(f"{value:,.0f}")
     return numbers
 
