@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from . import config
+from . import config, modes
 
 CELLS = ("rnn", "gru", "lstm")
 DEPTHS = (1, 2, 3, 4)
@@ -235,9 +235,9 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     make_model = make_model or globals()["make_model"]
     p = plan()
     if config.quick_mode():
-        config.quick_banner(f"depth study: {len(p['seeds'])} seed, 1 and 2 layers, "
-                            f"{p['checkpoints'] * p['batches_per_checkpoint']} "
-                            f"minibatches per run", key="study")
+        modes.QUICK.banner(f"depth study: {len(p['seeds'])} seed, 1 and 2 layers, "
+                           f"{p['checkpoints'] * p['batches_per_checkpoint']} "
+                           f"minibatches per run", key="study")
     data = load_data(d2l)
     jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
             for (c, L, h) in configs(p["depths"], p["wide"])
