@@ -199,8 +199,8 @@ def _write_stamp(venv, stamp):
 def available_tabs(venv):
     """(tabs that can run in ``venv``, why the others cannot), from the tab
     registry in d2l_helpers/frameworks.py: the one list of tabs."""
-    proc = run([venv_python(venv), "-m", "d2l_helpers.frameworks"], cwd=ROOT,
-               capture_output=True, text=True)
+    proc = run([venv_python(venv), "-c", "from d2l_helpers import frameworks; frameworks.main()"],
+               cwd=ROOT, capture_output=True, text=True)
     return proc.stdout.split(), proc.stderr.strip()
 
 
