@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_tab
 
 from d2l_helpers import config, cpu, notices, registry
 
@@ -324,6 +325,7 @@ def test_mxnet_takes_its_share_among_running_trainings(tmp_path, live_pid):
 
 def test_an_inherited_setting_of_ours_is_not_taken_for_the_user_s():
     # A child process of a kernel inherits the MXNET_OMP_MAX_THREADS we set.
+    require_tab("mxnet")
     code = ("import json; from d2l_helpers import mxnet as d2l; "
             "print(json.dumps(d2l.CPU_THREADS))")
     assert _fresh_python(code, MXNET_OMP_MAX_THREADS="7", **{cpu._OURS: "7"}) != 7
