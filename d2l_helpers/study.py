@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from . import config, modes
+from . import config, frameworks, modes
 
 CELLS = ("rnn", "gru", "lstm")
 DEPTHS = (1, 2, 3, 4)
@@ -580,7 +580,7 @@ def _cli():
     import argparse
     import os
     p = argparse.ArgumentParser(description="run the depth study in full mode")
-    p.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
+    p.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     p.add_argument("--results", required=True, help="JSON file to record into")
     p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
     p.add_argument("--only", nargs="*", help="only these configurations, "

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
+
 # Variables that decide thread counts; workers start without the caller's.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "D2L_THREADS",
                 "D2L_TRAININGS_DIR", "D2L_HELPERS_SET_MXNET_THREADS")
@@ -196,8 +198,8 @@ def write_readme(text):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tab", nargs="+", choices=["pytorch", "mxnet"],
-                   default=["pytorch", "mxnet"])
+    p.add_argument("--tab", nargs="+", choices=frameworks.NAMES,
+                   default=list(frameworks.NAMES))
     p.add_argument("--concurrent", nargs="+", type=int, default=[1, 2, 4],
                    help="numbers of kernels training at once")
     p.add_argument("--fixed", nargs="+", type=int, default=[1, 2],

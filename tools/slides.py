@@ -41,6 +41,10 @@ except ImportError:  # python tools/slides.py
     import nbtools
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
+
 REGISTRY = "https://registry.npmjs.org"
 # name, version, sha512 of the tarball (npm's "integrity"), members kept
 # (paths below the tarball's package/ folder), folder under vendor/.
@@ -259,7 +263,7 @@ def _index(out, decks, tab):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "build" / "slides"))
-    parser.add_argument("--tab", choices=["pytorch", "mxnet"], default="pytorch")
+    parser.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     parser.add_argument("--from", dest="source", default=None,
                         help="folder of (executed) notebooks; default notebooks/")
     args = parser.parse_args(argv)

@@ -38,6 +38,10 @@ except ImportError:  # python tools/website.py
     import slides
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
+
 MODES = {"quick": "1", "full": "0", "class": "class"}  # --mode -> D2L_QUICK
 LANG_NAMES = {"zh": "中文", "en": "English"}
 BANNER = {
@@ -150,7 +154,8 @@ def index(out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tabs", nargs="+", choices=["pytorch", "mxnet"], default=["pytorch"])
+    parser.add_argument("--tabs", nargs="+", choices=frameworks.NAMES,
+                        default=[frameworks.DEFAULT])
     parser.add_argument("--mode", choices=sorted(MODES), default=None,
                         help="execute the notebooks in this mode")
     parser.add_argument("--from", dest="source", default=None,
