@@ -72,7 +72,7 @@ class Mode:
     def banner(self, what, key=None):
         """One line saying what this mode cut (once per ``key``)."""
         notices.once(("mode", self.name, key or what),
-                     f"[{self.name} mode] {what} ({ENV}={_SETTING[self.name]}; "
+                     f"[{self.name} mode] {what} ({ENV}={SETTING[self.name]}; "
                      f"unset it for full-size results)")
 
 
@@ -81,7 +81,7 @@ CLASS = Mode("class", epoch_fraction=0.4)
 QUICK = Mode("quick", max_epochs=10, max_train_tokens=10_000,
              max_valid_tokens=2_000, live_plot=False)
 MODES = {m.name: m for m in (FULL, CLASS, QUICK)}
-_SETTING = {"full": "0", "class": "class", "quick": "1"}
+SETTING = {"full": "0", "class": "class", "quick": "1"}  # mode -> D2L_QUICK value
 
 _VALUES = {"": FULL, "0": FULL, "false": FULL, "no": FULL, "off": FULL, "full": FULL,
            "1": QUICK, "true": QUICK, "yes": QUICK, "on": QUICK, "quick": QUICK,

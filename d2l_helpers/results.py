@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from . import config
+from . import config, modes
 from .devices import describe_device  # noqa: F401  (re-exported for notebooks)
 
 
@@ -32,8 +32,10 @@ def _as_dict(result):
 
 def record(key, result, **extra):
     """Store ``result`` (a History or a dict) under ``key``; returns the entry."""
-    entry = dict(_as_dict(result), key=key, tab=config.active_tab(),
-                 quick_mode=config.quick_mode(),
+    entry = _as_dict(result)
+    entry.setdefault("mode", modes.current().name)  # a History says the mode it ran under
+    entry.update(key=key, tab=config.active_tab(),
+                 quick_mode=entry["mode"] == "quick",
                  time=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
     path = os.environ.get("D2L_RESULTS")
     if path:

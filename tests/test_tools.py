@@ -20,6 +20,10 @@ def test_results_table_lists_full_runs_only():
         {"key": "chapter/lstm-2layer", "tab": "mxnet", "final_train_ppl": 9.0,
          "quick_mode": True},
         {"key": "notebook/03-training-and-prediction", "tab": "pytorch", "wall_time_s": 330.0},
+        {"key": "ex2/gru/seed0", "tab": "pytorch", "final_train_ppl": 2.0, "mode": "class",
+         "quick_mode": False},
+        {"key": "notebook/ex2-gru-vs-lstm", "tab": "pytorch", "wall_time_s": 99.0,
+         "mode": "class"},
     ]
     text = book.table(runs)
     assert ("| chapter/lstm-2layer | pytorch | 1.03 | 9.80 (7.10) | 20,123 | 5.0 min | 2 "
@@ -27,6 +31,7 @@ def test_results_table_lists_full_runs_only():
     assert "| ex1/scratch | pytorch | 1.10 | 9.00 (8.00) | 1,000 | 1.0 min | – |  | CPU: X |" in text
     assert "mxnet" not in text                       # quick-mode runs are not results
     assert "| 03-training-and-prediction | pytorch | 5.5 min |" in text
+    assert "ex2" not in text                         # nor are class-mode runs or times
 
 
 def test_book_finds_every_notebook_in_order():

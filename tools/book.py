@@ -1,4 +1,4 @@
-"""`make book`: execute every notebook at full scale under one tab.
+"""`make book`: execute every notebook at full scale under one tab (or in another run mode).
 
 Writes, for ``--tab pytorch`` (or mxnet):
 
@@ -16,6 +16,10 @@ between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
     python tools/book.py --tab mxnet --only 03 ex2     # names containing 03 or ex2
     python tools/book.py --table --readme
     python tools/book.py --table --merge build/a.json build/b.json  # combine runs
+    python tools/book.py --tab pytorch --mode class --results build/class.json  # time class mode
+
+``--mode class`` (or ``quick``) runs the notebooks in that mode; every entry
+records its mode, and the results table shows full-mode runs only.
 """
 import argparse
 import json
@@ -29,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from d2l_helpers import frameworks  # noqa: E402
+from d2l_helpers import frameworks, modes  # noqa: E402
 from tools.markers import replace_between  # noqa: E402
 
 
@@ -93,7 +97,8 @@ def table(runs):
     runs = sorted(runs, key=lambda r: (r["key"].split("/")[0].replace("chapter", "0"),
                                        r["tab"] != "pytorch"))
     for r in runs:
-        if r["key"].startswith("notebook/") or r.get("quick_mode"):
+        if r["key"].startswith("notebook/") or r.get("mode", "full") != "full" \
+                or r.get("quick_mode"):
             continue
         lines.append(
             f"| {r['key']} | {r['tab']} | {_fmt(r.get('final_train_ppl'), '.2f')} "
@@ -103,7 +108,8 @@ def table(runs):
             f"| {r.get('versions', {}).get('threads', '–')} "
             f"| {r.get('time', '')[:16].replace('T', ' ')} "
             f"| {r.get('device', '')} |")
-    walls = sorted((r for r in runs if r["key"].startswith("notebook/")),
+    walls = sorted((r for r in runs if r["key"].startswith("notebook/")
+                    and r.get("mode", "full") == "full"),
                    key=lambda r: (r["tab"] != "pytorch", r["key"]))
     if walls:
         lines += ["", "| notebook | tab | full-mode wall time |", "| --- | --- | --- |"]
@@ -120,6 +126,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     p.add_argument("--only", nargs="*", default=[])
+    p.add_argument("--mode", choices=list(modes.MODES), default="full",
+                   help="run mode to execute in (default: full)")
     p.add_argument("--results", default=str(ROOT / "build" / "results.json"))
     p.add_argument("--table", action="store_true")
     p.add_argument("--readme", action="store_true")
@@ -137,7 +145,7 @@ def main():
         results.write_text(json.dumps(merged, indent=1))
     if not a.table:
         for path in notebooks(a.only):
-            execute(path, a.tab, results)
+            execute(path, a.tab, results, quick=modes.SETTING[a.mode])
     runs = json.loads(results.read_text()) if results.exists() else []
     text = table(runs)
     print(text)

@@ -41,8 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
-
-MODES = {"quick": "1", "full": "0", "class": "class"}  # --mode -> D2L_QUICK
+from d2l_helpers.modes import SETTING as MODES  # noqa: E402  (--mode -> D2L_QUICK)
 LANG_NAMES = {"zh": "中文", "en": "English"}
 BANNER = {
     "zh": "本页由{mode}模式运行生成：数字只说明代码能运行，不是结果；结果见首页的完整模式结果表。",
