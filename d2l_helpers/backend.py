@@ -93,7 +93,7 @@ def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter):
                 runner = b.wrap_step(step, X, Y, state, params, device)
             l, state = runner(X, Y, state)  # state: kept, without its gradient
             loss_sum = loss_sum + l * b.size(Y)
-            cpu.check()  # a fair share of the cores, within a second of a change
+            cpu.check()  # a fair share of the cores, within 0.2 s of a change
         return b.to_float(loss_sum), b.size(Ys)  # the epoch's one host sync
 
     return train_epoch
