@@ -19,6 +19,7 @@ third row runs the reference loop with those same process settings, which
 separates the gain of the training loop from that of the settings.
 """
 import argparse
+import atexit
 import contextlib
 import importlib
 import io
@@ -26,14 +27,28 @@ import json
 import math
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+# The environment as it was before importing d2l_helpers (which sets MXNet's
+# threads at import), so the reference rows start with the book's defaults;
+# and a registry of running trainings of the benchmark's own, so that other
+# trainings on the machine do not shrink the threads of what is measured here
+# (bench_shared.py measures kernels that do share).
+BASE_ENV = {k: v for k, v in os.environ.items()
+            if k not in ("D2L_TRAININGS_DIR", "D2L_HELPERS_SET_MXNET_THREADS")}
+if "--worker" not in sys.argv:
+    os.environ["D2L_TRAININGS_DIR"] = tempfile.mkdtemp(prefix="d2l-bench-trainings-")
+    atexit.register(shutil.rmtree, os.environ["D2L_TRAININGS_DIR"], True)
+BASE_ENV["D2L_TRAININGS_DIR"] = os.environ.get("D2L_TRAININGS_DIR", "")
 
 from d2l_helpers import frameworks  # noqa: E402
 from tools.markers import replace_between  # noqa: E402
@@ -120,7 +135,7 @@ def our_cpu_settings():
 
 def spawn(tab, which, env_extra, **kwargs):
     """run_once in a fresh interpreter; returns its result dict."""
-    env = dict(os.environ)
+    env = dict(BASE_ENV)
     if env_extra == "settings":
         env_extra = our_cpu_settings()
     env.update(env_extra)
