@@ -117,3 +117,20 @@ def test_a_misplaced_pair_is_reported(tmp_path):
     nbformat.write(src, str(path))
     with pytest.raises(mode_times.TimesError, match="expected one zh/en pair"):
         mode_times.update_notebook(path, {}, write=False)
+
+
+def test_a_recording_of_an_earlier_version_is_named_as_such(tmp_path):
+    since = mode_times.REDESIGNED["ex3-more-books"][0]
+    _write(tmp_path, "full-mode.json", [
+        dict(_wall("ex3-more-books", "pytorch", 1057.5), time="2026-11-27T15:48:14"),
+        dict(_wall("ex3-more-books", "mxnet", 3000.0), time=since)])  # this version
+    walls = mode_times.load(tmp_path)
+    zh, en = mode_times.lines("ex3-more-books", walls, tmp_path)
+    assert ("Full mode: 50 min (MXNet), PyTorch not measured yet, measured 2026-11-28 "
+            "(the earlier version with 1 seed and rounded epochs: 18 min (PyTorch), "
+            "measured 2026-11-27).") in en
+    assert "（1 个种子、轮数取整的旧版本：18 分钟（PyTorch），2026-11-27 测得）" in zh
+    table = mode_times.readme_table(walls)
+    assert "| ex3-more-books | not measured yet / 50 min |" in table
+    assert "earlier version of the experiment (the notebook gives those times): " \
+           "ex3-more-books (full mode)." in table

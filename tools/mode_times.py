@@ -57,6 +57,17 @@ BOOK_CHARS = 10_000   # the book's training text, in characters
 WELLS_TRAIN_CHARS = 1_202_590  # the five Wells novels' training parts (first 90%)
 
 
+# Recordings older than these times timed an earlier version of the notebook's
+# experiment (git log: ex3 87a27f8, ex4 3444035); they are named as such, never
+# given as this version's time.
+REDESIGNED = {
+    "ex3-more-books": ("2026-11-28T23:05:11", "1 个种子、轮数取整的旧版本",
+                       "the earlier version with 1 seed and rounded epochs"),
+    "ex4-mixing-authors": ("2026-11-28T23:22:05", "2 个模型、各 1 个种子的旧版本",
+                           "the earlier version with 2 models of 1 seed each"),
+}
+
+
 class TimesError(ValueError):
     """A results file holds an entry of another mode than its name says."""
 
@@ -75,8 +86,9 @@ def _is_gpu(entry):
 
 
 def load(results_dir=RESULTS):
-    """``{(mode, stem, tab, device_kind): entry}`` for every recorded notebook
-    wall time; ``device_kind`` is ``"cpu"`` or ``"gpu"``."""
+    """``{(mode, stem, tab, kind): entry}`` for every recorded notebook wall
+    time; ``kind`` is ``"cpu"``, ``"gpu"``, or ``"earlier"`` for a recording
+    of an earlier version of the notebook (:data:`REDESIGNED`)."""
     walls = {}
     for mode, name in FILES.items():
         path = Path(results_dir) / name
@@ -91,8 +103,12 @@ def load(results_dir=RESULTS):
                     f"{path} holds a {_entry_mode(entry)}-mode entry for {key} "
                     f"({entry.get('tab')}); record {mode} mode there with "
                     f"tools/book.py --mode {mode} --results {path}")
-            kind = "gpu" if _is_gpu(entry) else "cpu"
-            walls[mode, key[len("notebook/"):], entry.get("tab"), kind] = entry
+            stem = key[len("notebook/"):]
+            if str(entry.get("time", "")) < REDESIGNED.get(stem, ("",))[0]:
+                kind = "earlier"
+            else:
+                kind = "gpu" if _is_gpu(entry) else "cpu"
+            walls[mode, stem, entry.get("tab"), kind] = entry
     return walls
 
 
@@ -107,7 +123,7 @@ def _dates(entries):
     return ", ".join(sorted({str(e.get("time", ""))[:10] for e in entries if e.get("time")}))
 
 
-def _mode_times(walls, mode, stem, kind, lang):
+def _mode_times(walls, mode, stem, kind, lang, missing=True):
     """'3 min (PyTorch), 4 min (MXNet), measured 2026-11-27' or 'not measured yet'."""
     i = 0 if lang == "zh" else 1
     found = {tab: walls.get((mode, stem, tab, kind)) for tab in frameworks.NAMES}
@@ -117,10 +133,21 @@ def _mode_times(walls, mode, stem, kind, lang):
     parts = [f"{duration(e['wall_time_s'], lang)}（{TAB_NAMES[tab]}）" if lang == "zh"
              else f"{duration(e['wall_time_s'], lang)} ({TAB_NAMES[tab]})"
              for tab, e in found.items() if e]
-    parts += [f"{TAB_NAMES[tab]} {NOT_MEASURED[i]}" for tab, e in found.items() if not e]
+    if missing:  # name the tabs without a recording
+        parts += [f"{TAB_NAMES[tab]} {NOT_MEASURED[i]}" for tab, e in found.items() if not e]
     when = _dates(e for e in found.values() if e)
     parts.append(f"{when} 测得" if lang == "zh" else f"measured {when}")
     return sep.join(parts)
+
+
+def _cpu_times(walls, mode, stem, lang):
+    """The CPU times of this version, then those of an earlier one, if recorded."""
+    text = _mode_times(walls, mode, stem, "cpu", lang)
+    if any(walls.get((mode, stem, tab, "earlier")) for tab in frameworks.NAMES):
+        old = _mode_times(walls, mode, stem, "earlier", lang, missing=False)
+        text += (f"（{REDESIGNED[stem][1]}：{old}）" if lang == "zh"
+                 else f" ({REDESIGNED[stem][2]}: {old})")
+    return text
 
 
 def _gpu_times(walls, stem, lang):
@@ -217,8 +244,8 @@ def lines(stem, walls, results_dir=RESULTS):
     """``(zh, en)`` markdown sources of ``stem``'s time-line cells."""
     out = []
     for i, lang in enumerate(("zh", "en")):
-        times = [f"{MODE_NAMES[m][i]}：{_mode_times(walls, m, stem, 'cpu', lang)}。" if lang == "zh"
-                 else f"{MODE_NAMES[m][i]}: {_mode_times(walls, m, stem, 'cpu', lang)}."
+        times = [f"{MODE_NAMES[m][i]}：{_cpu_times(walls, m, stem, lang)}。" if lang == "zh"
+                 else f"{MODE_NAMES[m][i]}: {_cpu_times(walls, m, stem, lang)}."
                  for m in FILES]
         if lang == "zh":
             head = "**运行时间**（2 核 CPU，每个标签页分别计时）。"
@@ -288,6 +315,10 @@ def readme_table(walls):
     gpu = [e for (_, _, _, kind), e in walls.items() if kind == "gpu"]
     rows += ["", f"2-core CPU, each tab on its own{'; ' + said if said else ''}. "
              f"GPU: {'see the notebooks' if gpu else NOT_MEASURED[1]}."]
+    earlier = sorted({(stem, mode) for (mode, stem, _, kind) in walls if kind == "earlier"})
+    if earlier:
+        rows[-1] += " Timed only for an earlier version of the experiment (the notebook " \
+                    "gives those times): " + ", ".join(f"{s} ({m} mode)" for s, m in earlier) + "."
     return "\n".join(rows)
 
 
