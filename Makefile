@@ -18,7 +18,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
 
 .PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure strip check clean
-.PHONY: student slides site
+.PHONY: student slides site times
 
 install:
 	@$(SETUP) install
@@ -69,6 +69,11 @@ check: install
 
 # Classroom kit (README: For teachers): the student edition in build/student/{zh,en}/,
 # offline reveal.js decks in build/slides/, the executed edition in build/site/.
+# The run-time lines at the top of every notebook and README's "For teachers" table, from
+# the recorded wall times in results/{full,class,quick}-mode.json (tools/mode_times.py).
+times: install
+	$(BIN)/python tools/mode_times.py
+
 student: install
 	$(BIN)/python tools/student.py --out build/student
 

@@ -41,6 +41,8 @@ def active_tab():
 def quick_mode():
     """True in quick mode (``D2L_QUICK=1``), the shrunken CI-sized runs.
 
-    Kept for the notebooks; new code asks :func:`d2l_helpers.modes.current`."""
+    Kept for the notebooks' quick-mode notices; how much a notebook trains
+    comes from ``modes.current().budget(name)``, and new code asks
+    :func:`d2l_helpers.modes.current`."""
     from . import modes
     return modes.current() is modes.QUICK

@@ -37,19 +37,25 @@ NUM_HIDDENS = 256
 WIDE = ("lstm", 1, 436)
 BATCH_SIZE, NUM_STEPS, LR = 32, 35, 2
 
-# Full mode: 10 checkpoints of 18 minibatches of 32 x 35 tokens = 201,600
-# training tokens per run (about 1.3 passes over the 153,522 training
-# characters), 3 seeds.  Quick mode: 2 checkpoints of 3 minibatches, 1 seed,
-# 1 and 2 layers only.
-FULL = dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2),
-            depths=DEPTHS, wide=True)
-QUICK = dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,), depths=(1, 2),
-             wide=False)  # quick mode: 1 and 2 layers only
+# The study's size per mode is modes.BUDGETS["04"].  Full mode: 10
+# checkpoints of 18 minibatches of 32 x 35 tokens = 201,600 training tokens
+# per run (about 1.3 passes over the 153,522 training characters), 3 seeds.
+# Class mode: the same runs, seed 0 only.  Quick mode: 2 checkpoints of 3
+# minibatches, 1 seed, 1 and 2 layers only.
 
 
-def plan():
-    """The study's size in the current mode (see FULL and QUICK)."""
-    return dict(QUICK if config.quick_mode() else FULL)
+def _plan(b):
+    return dict(checkpoints=b.checkpoints, batches_per_checkpoint=b.batches_per_checkpoint,
+                seeds=b.seeds, depths=b.depths, wide=b.wide)
+
+
+FULL, CLASS, QUICK = (_plan(modes.BUDGETS["04"][m]) for m in ("full", "class", "quick"))
+
+
+def plan(mode=None):
+    """The study's size in ``mode`` (default: the current mode; see FULL,
+    CLASS and QUICK), with a banner outside full mode."""
+    return _plan(modes.resolve(mode).budget("04"))
 
 
 def configs(depths=DEPTHS, wide=True):
@@ -189,7 +195,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     it = BudgetIter(loader, batches_per_checkpoint, snapshot=_snapshot_fn(net))
     label = f"{cell.upper()} {num_layers}x{num_hiddens}, seed {seed}"
     hist = d2l.train_ch8(net, it, data["vocab"], lr, checkpoints, device,
-                         valid_every=1, label=label)
+                         valid_every=1, label=label,
+                         mode=modes.current().exact())  # the budget is the size
     it.keep()  # the weights at the end
     budget = checkpoints * batches_per_checkpoint * batch_size * num_steps
     chosen = hist.best_valid_epoch
@@ -233,11 +240,7 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     processes."""
     from . import results
     make_model = make_model or globals()["make_model"]
-    p = plan()
-    if config.quick_mode():
-        modes.QUICK.banner(f"depth study: {len(p['seeds'])} seed, 1 and 2 layers, "
-                           f"{p['checkpoints'] * p['batches_per_checkpoint']} "
-                           f"minibatches per run", key="study")
+    p = plan()  # says what a mode other than full cuts
     data = load_data(d2l)
     jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
             for (c, L, h) in configs(p["depths"], p["wide"])

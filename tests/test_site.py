@@ -6,6 +6,7 @@ Every link of the index must lead to a file, and nothing may come from the
 network (MathJax and require.js are copied beside the pages).
 """
 import base64
+import html
 import json
 import re
 import subprocess
@@ -52,7 +53,7 @@ def test_quick_site_of_one_notebook(tmp_path):
         page = out / "pytorch" / lang / "01-functional-dependencies.html"
         text = page.read_text(encoding="utf-8")
         assert heading in text
-        assert website.BANNER[lang].format(mode="quick") in text
+        assert website.BANNER[lang]["quick"] in text
         assert "data:image/svg+xml;base64," in text        # the figure, embedded
         assert "deep_rnn_by_hand agrees with nn.RNN" in text  # an executed output
         for link in _links(page):                         # MathJax etc. beside the page
@@ -99,3 +100,13 @@ def test_pages_embed_the_plots_and_the_index_has_the_results(tmp_path):
     first_row = table.splitlines()[2].strip("| ").split(" | ")
     text = index.read_text(encoding="utf-8")
     assert all(f"<td>{cell}</td>" in text for cell in first_row), first_row
+
+
+def test_class_mode_pages_say_so_in_their_language(tmp_path):
+    executed, out = tmp_path / "book" / "pytorch", tmp_path / "site"
+    _executed_fixture(executed)
+    for page in website.pages(executed, "pytorch", out, "class"):
+        lang = page.relative_to(out).parts[1]
+        text = page.read_text(encoding="utf-8")
+        assert html.escape(website.BANNER[lang]["class"]) in text
+        assert "class" not in website.BANNER["zh"]["class"]  # no English mode name in Chinese

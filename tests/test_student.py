@@ -5,7 +5,9 @@
 * every self-check (assert) stays, and putting the solutions back gives the
   source notebooks exactly -- which nbval runs in CI (`make test-notebooks`),
   so with the solutions back every self-check passes;
-* the skeletons fail with the intended message when run in a kernel;
+* the skeletons fail with the intended message when run in a kernel, under
+  every tab whose framework is installed (others skip with the reason);
+* the time lines (tools/mode_times.py) stay in the edition;
 * the edition is regenerated, never edited by hand: it lives in build/
   (ignored by git), and two builds give the same bytes.
 """
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests"))
 import student  # noqa: E402
+from d2l_helpers import frameworks  # noqa: E402
 
 SOURCES = student.notebooks()
 IDS = [p.stem for p in SOURCES]
@@ -79,6 +82,8 @@ def _solution_cell(source):
      "markdown"),
     ([new_markdown_cell("答案", metadata={"tags": ["lang-zh", "answer"]}),
       new_markdown_cell("Answer", metadata={"tags": ["lang-en"]})], "pair"),
+    ([new_markdown_cell("用时", metadata={"tags": ["lang-zh", "mode-times", "measured"]})],
+     "which the student edition keeps"),
 ])
 def test_bad_markup_is_reported(tmp_path, cells, expected):
     path = tmp_path / "nb.ipynb"
@@ -175,6 +180,17 @@ def test_edition_holds_no_answer_measured_number_or_solution(edition, source, la
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_edition_keeps_the_time_lines(edition, source):
+    """tools/mode_times.py's cells stay, word for word, right after the title."""
+    times = [c.source for c in _read(source).cells if "mode-times" in c.metadata.get("tags", [])]
+    assert len(times) == 2, "run `make times`"
+    for lang, text in zip(("zh", "en"), times):
+        cells = _read(_edition_path(edition, source, lang)).cells
+        assert [c.source for c in cells if "mode-times" in c.metadata.get("tags", [])] == [text]
+        assert cells[1].source == text
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_self_checks_stay_and_solutions_put_back_give_the_source(edition, source):
     src, nb = _read(source), _read(_edition_path(edition, source, "en"))
     kept = [c for c in src.cells if c.cell_type == "code" and not student.is_removed(c)]
@@ -228,14 +244,17 @@ def test_edition_lives_in_an_ignored_folder():
 RUN_TO_THE_END = {"01-functional-dependencies", "02-concise-implementation"}
 
 
-@pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    """One kernel for all notebooks (torch is imported once); each notebook
-    starts with `%reset -f`, so none sees another's variables.  (Module-scoped,
-    so it sets the offline data variables itself: conftest's are per test.)"""
+@pytest.fixture(scope="module", params=frameworks.NAMES)
+def kernel(request, tmp_path_factory):
+    """One kernel per tab for all notebooks (the framework is imported once);
+    each notebook starts with `%reset -f`, so none sees another's variables.
+    A tab whose framework is missing is skipped with the registry's reason.
+    (Module-scoped, so it sets the offline data variables itself: conftest's
+    are per test.)"""
     from nbclient import NotebookClient
-    from conftest import mirror_dir
-    env = {"D2L_QUICK": "1", "D2L_TAB": "pytorch", "MPLBACKEND": "Agg",
+    from conftest import mirror_dir, require_tab
+    require_tab(request.param)
+    env = {"D2L_QUICK": "1", "D2L_TAB": request.param, "MPLBACKEND": "Agg",
            "D2L_DATA_MIRROR": str(mirror_dir()),
            "D2L_DATA_DIR": str(tmp_path_factory.mktemp("kernel-cache")),
            "PYTHONPATH": os.pathsep.join(

@@ -7,10 +7,12 @@
 
 `jupyter nbconvert --to slides` (nbconvert's SlidesExporter) does the work;
 cells say what they are with ``metadata.slideshow.slide_type`` (slide,
-subslide, fragment, skip, ``-`` = continue).  A cell without it starts a
-slide if it is a ``#``/``##`` heading and continues otherwise.  The setup
-cell and the other tab's cells are skipped, and the ``#@tab`` line is not
-shown.
+subslide, fragment, skip, ``-`` = continue).  The chapter notebooks store it
+for every cell, by the rule of :func:`default_slide_type` (``#``/``##``
+headings start a slide, other prose a sub-slide, code continues, the setup
+cell and the time lines are skipped); ``python tools/slides.py --mark``
+writes it into cells that lack it, e.g. after new cells were added.  The
+other tab's cells are skipped, and the ``#@tab`` line is not shown.
 
 The decks open offline, from the file system.  Everything they load lies in
 ``build/slides/vendor/``: reveal.js, require.js, jQuery and MathJax 2 (the
@@ -142,12 +144,35 @@ def chapter_notebooks(folder=ROOT / "notebooks"):
     return sorted(p for p in Path(folder).glob("[0-9][0-9]-*.ipynb"))
 
 
-def _slide_type(cell):
-    meta = cell.metadata.get("slideshow", {}).get("slide_type")
-    if meta:
-        return meta
+def default_slide_type(cell):
+    """The slide type the chapter notebooks give ``cell``: ``#``/``##``
+    headings start a slide, other prose a sub-slide, code continues, the
+    setup cell and the run-time lines (tag ``mode-times``) are skipped."""
+    if "mode-times" in (cell.metadata.get("tags") or []):
+        return "skip"
+    if cell.cell_type == "code":
+        return "skip" if cell.source.strip() == nbtools.SETUP_CELL else "-"
     first = cell.source.lstrip().split("\n", 1)[0]
-    return "slide" if cell.cell_type == "markdown" and re.match(r"#{1,2} ", first) else "-"
+    return "slide" if re.match(r"#{1,2} ", first) else "subslide"
+
+
+def _slide_type(cell):
+    return cell.metadata.get("slideshow", {}).get("slide_type") or default_slide_type(cell)
+
+
+def mark(paths):
+    """Give every cell of ``paths`` without slideshow metadata its
+    :func:`default_slide_type`; returns the notebooks that changed."""
+    changed = []
+    for path in paths:
+        nb = nbformat.read(str(path), as_version=4)
+        missing = [c for c in nb.cells if not c.metadata.get("slideshow", {}).get("slide_type")]
+        for cell in missing:
+            cell.metadata["slideshow"] = {"slide_type": default_slide_type(cell)}
+        if missing:
+            nbformat.write(nb, str(path))
+            changed.append(path)
+    return changed
 
 
 _IMAGE = re.compile(r"(!\[[^\]]*\]\()([^)\s:]+\.(?:svg|png|jpe?g))(\))")
@@ -266,7 +291,14 @@ def main(argv=None):
     parser.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     parser.add_argument("--from", dest="source", default=None,
                         help="folder of (executed) notebooks; default notebooks/")
+    parser.add_argument("--mark", action="store_true",
+                        help="only write the default slide types into the chapter "
+                             "notebooks' cells that have none")
     args = parser.parse_args(argv)
+    if args.mark:
+        for path in mark(chapter_notebooks()):
+            print(f"marked: {path}")
+        return 0
     try:
         decks = build(args.out, args.tab, args.source)
     except (VendorError, ValueError, FileNotFoundError) as err:

@@ -17,8 +17,10 @@ leaves out is marked there, never guessed from the text:
       # your code here / 在此写你的代码
       raise NotImplementedError('your code here / 在此写你的代码')
 
-Everything else stays, in particular the asserts after each solution: they
-are the student's self-checks.  The languages are split by
+Everything else stays, in particular the asserts after each solution (the
+student's self-checks) and the time lines tagged ``mode-times`` near the top
+(how long each run mode takes, written by ``tools/mode_times.py``): a
+student choosing a mode needs them, so they may never be tagged for removal.  The languages are split by
 ``nbtools.split``; ``img/`` is copied beside them, for the notebooks' ../img/ links.  The edition is regenerated, never edited by hand (it
 lives in ``build/``, which git ignores).
 """
@@ -39,6 +41,7 @@ except ImportError:  # python tools/student.py
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 REMOVED_TAGS = ("answer", "measured")
+KEPT_TAGS = ("mode-times",)  # never removed (see the module docstring)
 MESSAGE = "your code here / 在此写你的代码"
 STUB = ["# " + MESSAGE, f"raise NotImplementedError({MESSAGE!r})"]
 
@@ -101,6 +104,10 @@ def problems(path):
     nb = nbformat.read(str(path), as_version=4)
     for i, cell in enumerate(nb.cells):
         has_markers = BEGIN in cell.source or END in cell.source
+        kept = [t for t in KEPT_TAGS if t in _tags(cell)]
+        if kept and is_removed(cell):
+            found.append(f"cell {i}: tagged {kept[0]!r}, which the student edition keeps, "
+                         f"and also for removal")
         if cell.cell_type != "code":
             if has_markers:
                 found.append(f"cell {i}: solution markers in a {cell.cell_type} cell")

@@ -43,10 +43,15 @@ sys.path.insert(0, str(ROOT))
 from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
 from d2l_helpers.modes import SETTING as MODES  # noqa: E402  (--mode -> D2L_QUICK)
 LANG_NAMES = {"zh": "中文", "en": "English"}
-BANNER = {
-    "zh": "本页由{mode}模式运行生成：数字只说明代码能运行，不是结果；结果见首页的完整模式结果表。",
-    "en": "This page was run in {mode} mode: its numbers show that the code runs, not results; "
-          "see the full-mode results table on the index page.",
+BANNER = {  # per language, per mode other than full
+    "zh": {"quick": "本页由快速模式运行生成：数字只说明代码能运行，不是结果；结果见首页的完整模式结果表。",
+           "class": "本页由课堂模式运行生成：训练量比完整模式小（见页首的运行时间和课堂模式说明），"
+                    "数字不是记录的结果；结果见首页的完整模式结果表。"},
+    "en": {"quick": "This page was run in quick mode: its numbers show that the code runs, not "
+                    "results; see the full-mode results table on the index page.",
+           "class": "This page was run in class mode: smaller budgets than full mode (see the "
+                    "run-time lines at the top), so its numbers are not the recorded results; see "
+                    "the full-mode results table on the index page."},
 }
 _NOTEBOOK_LINK = re.compile(r"(\]\()([^)#:\s]+)\.ipynb([#)])")
 STYLE = ("<style>.d2l-banner{background:#fff3cd;border:1px solid #e0b000;padding:.6em 1em;"
@@ -80,7 +85,7 @@ def _page(nb, lang, mode, vendor):
         require_js_url=f"{vendor}/requirejs/require.js")
     body = slides.offline(exporter.from_notebook_node(nb)[0])
     banner = "" if mode == "full" else \
-        f'<div class="d2l-banner">{html.escape(BANNER[lang].format(mode=mode))}</div>'
+        f'<div class="d2l-banner">{html.escape(BANNER[lang][mode])}</div>'
     body = body.replace("</head>", STYLE + "\n</head>", 1)
     return re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + banner, body, count=1)
 
