@@ -74,3 +74,15 @@ def test_book_runs_notebooks_over_ipc_without_the_tcp_warning(tmp_path, capfd):
     err = capfd.readouterr().err
     assert "without encryption" not in err
     assert list(tmp_path.iterdir()) == []   # no connection files or sockets left here
+
+
+def test_book_shuts_down_each_notebooks_kernel(tmp_path):
+    """A kernel left running per notebook would hold a GB of memory each in `make book`."""
+    import os
+    from nbformat.v4 import new_code_cell, new_notebook
+    from d2l_helpers.registry import pid_alive
+    nb = new_notebook(cells=[new_code_cell("import os; print(os.getpid())")])
+    book.run_notebook(nb, tmp_path, timeout=120)
+    pid = int(nb.cells[0].outputs[0]["text"])
+    assert pid != os.getpid()
+    assert not pid_alive(pid), f"the kernel (pid {pid}) still runs after its notebook"

@@ -55,8 +55,12 @@ def run_notebook(nb, cwd, kernel_name="python3", timeout=None):
     with tempfile.TemporaryDirectory(prefix="d2l-kernel-") as tmp:
         km = KernelManager(kernel_name=kernel_name, transport="ipc",
                            connection_file=os.path.join(tmp, "kernel.json"))
-        ExecutePreprocessor(timeout=timeout, kernel_name=kernel_name).preprocess(
-            nb, {"metadata": {"path": str(cwd)}}, km=km)
+        try:
+            ExecutePreprocessor(timeout=timeout, kernel_name=kernel_name).preprocess(
+                nb, {"metadata": {"path": str(cwd)}}, km=km)
+        finally:  # nbclient leaves a kernel it was handed running
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     return nb
 
 
