@@ -229,7 +229,8 @@ class BookAPI:
             predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
             snapshot=lambda: [b.copy(p) for p in params],
             restore=restore,
-            valid_tokens=0 if valid_corpus is None else len(valid_corpus))
+            valid_tokens=0 if valid_corpus is None else len(valid_corpus),
+            vocab_size=len(vocab))
         history = training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
                                tab=b.tab, mode=modes.resolve(mode),
                                valid_every=valid_every, label=label,
