@@ -201,3 +201,19 @@ def test_a_notebook_without_its_measured_cells_is_refused(tmp_path):
     nbformat.write(nb, str(tmp_path / rel))
     with pytest.raises(SystemExit, match="tagged 'measured'"):
         answers.measured_cells(nb, tmp_path / rel)
+
+
+def test_ex2_new_design_reports_test_perplexity_at_the_chosen_checkpoint():
+    runs = ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45])
+    for r in runs:
+        r.update(test_ppl=r["best_valid_ppl"] + 0.1, chosen_epoch=3 + r["seed"], checkpoints=20,
+                 budget_tokens=4_480_000)
+    cells, readme = answers.render(runs)
+    en = text_of(cells, "ex2")
+    assert "test perplexity at the checkpoint chosen on validation" in en
+    assert "exactly 4,480,000 training tokens per run" in en
+    assert "at checkpoint 3–5 (GRU) and 3–5 (LSTM) of 20" in en
+    assert "GRU 9.30 ± 0.10" in en  # the test perplexities, not the validation ones
+    allowed = formatted(recorded_values("ex2/", runs)) | CONSTANTS
+    assert [x for t in cells["ex2"] for x in quoted(t) if x not in allowed] == []
+    assert "| checkpoint chosen |" in readme

@@ -304,10 +304,13 @@ def ex2_sections(runs):
         gru, lstm = values(g["gru"], held_out), values(g["lstm"], held_out)
         w = test(gru, lstm)
         n = min(len(g["gru"]), len(g["lstm"]))
-        epochs = max(r["epochs"] for r in g["gru"] + g["lstm"])
+        both = g["gru"] + g["lstm"]
         if held_out == "test_ppl":
-            how = ("在验证集上挑选的那一轮的测试困惑度", "test perplexity at the epoch chosen on validation")
+            size = (f"每次恰好 {both[0]['budget_tokens']:,} 个训练词元", f"exactly {both[0]['budget_tokens']:,} training tokens per run")
+            how = ("在验证集上挑选的检查点的测试困惑度", "test perplexity at the checkpoint chosen on validation")
         else:
+            epochs = max(r["epochs"] for r in both)
+            size = (f"{epochs} 轮", f"{epochs} epochs")
             how = ("最低验证困惑度；它在同一份留出文本上挑选并报告，对两个模型都偏乐观",
                    "lowest validation perplexity, chosen and reported on the same held-out text, which is "
                    "optimistic for both models")
@@ -315,19 +318,26 @@ def ex2_sections(runs):
         zl, el = ms(lstm)
         v, wt = verdict(w, ("GRU 的困惑度", "the GRU's perplexity")), tested(w, ("GRU", "the GRU"))
         bullets = [
-            (f"**条件：** 每种模型 {n} 个种子，{epochs} 轮；设备：{device_of(g['gru'])}。精度用{how[0]}。",
-             f"**Conditions:** {n} seeds per model, {epochs} epochs; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
+            (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。",
+             f"**Conditions:** {n} seeds per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
             (f"**精度：** GRU {zg}，LSTM {zl}（均值 ± 标准差）。GRU 减 LSTM：{wt[0]}。",
              f"**Accuracy:** GRU {eg}, LSTM {el} (mean ± sd). GRU minus LSTM: {wt[1]}."),
         ]
-        ep = {k: sorted({int(r["best_valid_epoch"]) for r in g[k]}) for k in ("gru", "lstm")}
+        at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
+        ep = {k: sorted({int(r[at]) for r in g[k]}) for k in ("gru", "lstm")}
         rng = lambda xs: f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}"
+        if held_out == "test_ppl":
+            where = (f"在第 {rng(ep['gru'])} 个检查点（GRU）和第 {rng(ep['lstm'])} 个检查点（LSTM，共 {both[0]['checkpoints']} 个）",
+                     f"at checkpoint {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM) of {both[0]['checkpoints']}")
+        else:
+            where = (f"在第 {rng(ep['gru'])} 轮（GRU）和第 {rng(ep['lstm'])} 轮（LSTM）",
+                     f"at epoch {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM)")
         fz = {k: ms(values(g[k], "final_valid_ppl")) for k in ("gru", "lstm")}
         ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("gru", "lstm")}
         bullets.append((
-            f"**过拟合：** 验证困惑度的最低点在第 {rng(ep['gru'])} 轮（GRU）和第 {rng(ep['lstm'])} 轮（LSTM），之后回升："
+            f"**过拟合：** 验证困惑度的最低点{where[0]}，之后回升："
             f"最终验证困惑度 GRU {fz['gru'][0]}、LSTM {fz['lstm'][0]}，而最终训练困惑度是 {ft['gru']:.2f} 和 {ft['lstm']:.2f}（记忆）。",
-            f"**Overfitting:** validation perplexity is lowest at epoch {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM) "
+            f"**Overfitting:** validation perplexity is lowest {where[1]} "
             f"and rises afterwards: final validation perplexity GRU {fz['gru'][1]}, LSTM {fz['lstm'][1]}, against final "
             f"training perplexities of {ft['gru']:.2f} and {ft['lstm']:.2f} (memorization)."))
         sg, sl = values(g["gru"], "tokens_per_sec"), values(g["lstm"], "tokens_per_sec")
@@ -362,16 +372,18 @@ def ex2_sections(runs):
 
 
 def ex2_readme(tab, g, held_out):
+    at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
     lines = [f"#### Exercise 2, GRU against LSTM ({TAB_NAMES.get(tab, tab)})", "",
              f"| model | parameters | seeds | final training perplexity | {held_out.replace('_', ' ')} (mean ± sd) "
-             "| epoch of the lowest point | final validation perplexity | tokens/s | wall time |",
+             f"| {'checkpoint chosen' if at == 'chosen_epoch' else 'epoch of the lowest point'} "
+             "| final validation perplexity | tokens/s | wall time |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k in ("lstm", "gru"):
         rs = g[k]
         lines.append(
             f"| {k.upper()} | {int(rs[0].get('num_params', 0)):,} | {len(rs)} | "
             f"{study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | {ms(values(rs, held_out))[1]} | "
-            f"{', '.join(str(int(r['best_valid_epoch'])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
+            f"{', '.join(str(int(r[at])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
             f"{ms(values(rs, 'tokens_per_sec'))[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
     return "\n".join(lines)
 
