@@ -217,3 +217,14 @@ def test_ex2_new_design_reports_test_perplexity_at_the_chosen_checkpoint():
     allowed = formatted(recorded_values("ex2/", runs)) | CONSTANTS
     assert [x for t in cells["ex2"] for x in quoted(t) if x not in allowed] == []
     assert "| checkpoint chosen |" in readme
+
+
+def test_claims_wait_for_enough_seeds():
+    two = answers.render(depth_runs(seeds=(0, 1)))[0]
+    assert "no comparison has 3 seeds on both sides yet" in text_of(two, "04")
+    assert "significantly" not in text_of(two, "04").replace("**Significantly better** than one layer: none", "")
+    runs = ex3_runs()
+    for r in runs:
+        if r["key"] == "ex3/3/seed0":
+            r["chosen_epoch"] = 12  # one seed of the largest corpus stopped improving
+    assert "the seeds disagree; the budget may be one of the limits" in text_of(answers.render(runs)[0], "ex3")

@@ -263,8 +263,11 @@ def depth_sections(runs):
             f"每次运行的速度（词元/秒）见 README 的表。",
             f"**Budget:** in {last} of the {len(gated)} runs of gated cells the chosen checkpoint is the last one: "
             f"validation perplexity was still falling when the budget ran out; {above} of the {len(rnn)} plain RNN "
-            f"runs end above the uniform guess ({UNIFORM}). The speed of every run (tokens/s) is in the README table."))
-        if better:
+            f"runs have a test perplexity above the uniform guess ({UNIFORM}). The speed of every run (tokens/s) is in the README table."))
+        if not (better or worse or same):
+            answer = (f"**答案：** 还没有哪一组比较有 {MIN_SEEDS} 个种子，暂时不能回答。",
+                      f"**Answer:** no comparison has {MIN_SEEDS} seeds on both sides yet, so there is no answer yet.")
+        elif better:
             answer = ("**答案：** 在这个预算下，加深对上面列出的“显著更好”的配置有帮助，对其余配置没有显示出好处。",
                       "**Answer:** at this budget depth helps the configurations listed as significantly better, "
                       "and shows no benefit for the others.")
@@ -491,11 +494,16 @@ def ex3_sections(runs):
                             f"**Memorization:** on the book's 10,000 characters the final training perplexity is "
                             f"{tr:.2f}, while the test perplexity is {te:.2f}."))
         last = sum(r["chosen_epoch"] == r["checkpoints"] for r in g[big])
-        bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点"
-                        + ("：验证困惑度在预算用完时还在下降，限制它的是预算。" if last else "：限制它的不是预算。"),
-                        f"**Budget:** {last} of the {len(g[big])} seeds of {corpus_name(big)[1]} chose the last checkpoint"
-                        + (": validation perplexity was still falling when the budget ran out, so the budget limits it."
-                           if last else ": the budget is not what limits it.")))
+        if last == len(g[big]):
+            why = ("：验证困惑度在预算用完时还在下降，限制它的是预算。",
+                   ": validation perplexity was still falling when the budget ran out, so the budget limits it.")
+        elif last:
+            why = ("：种子之间不一致，预算可能是限制之一。", ": the seeds disagree; the budget may be one of the limits.")
+        else:
+            why = ("：限制它的不是预算。", ": the budget is not what limits it.")
+        bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点{why[0]}",
+                        f"**Budget:** {last} of the {len(g[big])} seeds of {corpus_name(big)[1]} chose the last "
+                        f"checkpoint{why[1]}"))
         sections.append((tab, bullets, None))
         readme.append(ex3_readme(tab, g, order))
     return cell_text(intro(("每种语料一行", "one row per corpus")), sections), readme
