@@ -228,3 +228,12 @@ def test_claims_wait_for_enough_seeds():
         if r["key"] == "ex3/3/seed0":
             r["chosen_epoch"] = 12  # one seed of the largest corpus stopped improving
     assert "the seeds disagree; the budget may be one of the limits" in text_of(answers.render(runs)[0], "ex3")
+
+
+def test_command_line(tmp_path, capsys):
+    answers.main(["--check"])                       # the committed state is current
+    answers.main(["--print", "ex3"])
+    assert capsys.readouterr().out.startswith(answers.HEAD[0])
+    empty = tmp_path / "none.json"
+    with pytest.raises(SystemExit):
+        answers.main(["--results", str(empty)])     # no runs: refused, nothing written
