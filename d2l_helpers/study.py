@@ -578,12 +578,17 @@ def markdown_table(table):
     return "\n".join(lines)
 
 
-def compare(runs, a, b):
+def compare(runs, a, b, min_seeds=2):
     """Welch's test of test perplexity, configuration ``a`` minus ``b``
-    (each a ``(cell, num_layers, num_hiddens)``)."""
+    (each a ``(cell, num_layers, num_hiddens)``); a ValueError when either
+    has fewer than ``min_seeds`` recorded seeds."""
     pick = lambda c: [r["test_ppl"] for r in runs
                       if (r["cell"], r["num_layers"], r["num_hiddens"]) == tuple(c)]
-    return welch(pick(a), pick(b))
+    x, y = pick(a), pick(b)
+    if min(len(x), len(y)) < max(min_seeds, 2):
+        raise ValueError(f"{len(x)} and {len(y)} seeds recorded; a test needs at "
+                         f"least {max(min_seeds, 2)} of each")
+    return welch(x, y)
 
 
 def _cli():
