@@ -207,6 +207,7 @@ def test_ex2_new_design_reports_test_perplexity_at_the_chosen_checkpoint():
     runs = ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45])
     for r in runs:
         r.update(test_ppl=r["best_valid_ppl"] + 0.1, chosen_epoch=3 + r["seed"], checkpoints=20,
+                 valid_ppl_chosen=r["best_valid_ppl"],
                  budget_tokens=4_480_000)
     cells, readme = answers.render(runs)
     en = text_of(cells, "ex2")

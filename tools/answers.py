@@ -79,12 +79,17 @@ def values(group, field):
     return out
 
 
-def ms(xs):
-    """'m ± sd (n)' as a pair of strings; one value has no sd."""
+def ms(xs, spec=".2f"):
+    """'m ± sd' as a (zh, en) pair of strings; one value has no sd."""
     m, sd = study.mean_sd(xs)
     if len(xs) < 2:
-        return (f"{m:.2f}（1 个种子）", f"{m:.2f} (1 seed)")
-    return (f"{m:.2f} ± {sd:.2f}", f"{m:.2f} ± {sd:.2f}")
+        return (f"{m:{spec}}（1 个种子）", f"{m:{spec}} (1 seed)")
+    return (f"{m:{spec}} ± {sd:{spec}}",) * 2
+
+
+def seeds(n):
+    """'n seed(s)' in English."""
+    return f"{n} seed" + ("" if n == 1 else "s")
 
 
 def test(a, b):
@@ -331,7 +336,7 @@ def ex2_sections(runs):
         v, wt = verdict(w, ("GRU 的困惑度", "the GRU's perplexity")), tested(w, ("GRU", "the GRU"))
         bullets = [
             (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。",
-             f"**Conditions:** {n} seeds per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
+             f"**Conditions:** {seeds(n)} per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
             (f"**精度：** GRU {zg}，LSTM {zl}（均值 ± 标准差）。GRU 减 LSTM：{wt[0]}。",
              f"**Accuracy:** GRU {eg}, LSTM {el} (mean ± sd). GRU minus LSTM: {wt[1]}."),
         ]
@@ -346,12 +351,14 @@ def ex2_sections(runs):
                      f"at epoch {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM)")
         fz = {k: ms(values(g[k], "final_valid_ppl")) for k in ("gru", "lstm")}
         ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("gru", "lstm")}
+        rises = all(a > b for k in ("gru", "lstm") for a, b in zip(
+            values(g[k], "final_valid_ppl"), values(g[k], "valid_ppl_chosen" if held_out == "test_ppl" else "best_valid_ppl")))
+        then = ("，之后在每次运行中都回升（过拟合）", " and rises afterwards in every run (overfitting)") if rises else ("", "")
         bullets.append((
-            f"**过拟合：** 验证困惑度的最低点{where[0]}，之后回升："
-            f"最终验证困惑度 GRU {fz['gru'][0]}、LSTM {fz['lstm'][0]}，而最终训练困惑度是 {ft['gru']:.2f} 和 {ft['lstm']:.2f}（记忆）。",
-            f"**Overfitting:** validation perplexity is lowest {where[1]} "
-            f"and rises afterwards: final validation perplexity GRU {fz['gru'][1]}, LSTM {fz['lstm'][1]}, against final "
-            f"training perplexities of {ft['gru']:.2f} and {ft['lstm']:.2f} (memorization)."))
+            f"**验证曲线：** 验证困惑度的最低点{where[0]}{then[0]}；"
+            f"最终验证困惑度 GRU {fz['gru'][0]}、LSTM {fz['lstm'][0]}，最终训练困惑度 {ft['gru']:.2f} 和 {ft['lstm']:.2f}。",
+            f"**Validation curve:** validation perplexity is lowest {where[1]}{then[1]}; final validation perplexity "
+            f"GRU {fz['gru'][1]}, LSTM {fz['lstm'][1]}, final training perplexity {ft['gru']:.2f} and {ft['lstm']:.2f}."))
         sg, sl = values(g["gru"], "tokens_per_sec"), values(g["lstm"], "tokens_per_sec")
         ws = test(sg, sl)
         mg, ml = study.mean_sd(sg)[0], study.mean_sd(sl)[0]
@@ -384,7 +391,7 @@ def ex2_sections(runs):
 def ex2_readme(tab, g, held_out):
     at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
     lines = [f"#### Exercise 2, GRU against LSTM ({TAB_NAMES.get(tab, tab)})", "",
-             f"| model | parameters | seeds | final training perplexity | {held_out.replace('_', ' ')} (mean ± sd) "
+             f"| model | parameters | seeds | final training perplexity | {'test perplexity' if held_out == 'test_ppl' else 'lowest validation perplexity'} (mean ± sd) "
              f"| {'checkpoint chosen' if at == 'chosen_epoch' else 'epoch of the lowest point'} "
              "| final validation perplexity | tokens/s | wall time |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -394,7 +401,7 @@ def ex2_readme(tab, g, held_out):
             f"| {k.upper()} | {int(rs[0].get('num_params', 0)):,} | {len(rs)} | "
             f"{study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | {ms(values(rs, held_out))[1]} | "
             f"{', '.join(str(int(r[at])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
-            f"{ms(values(rs, 'tokens_per_sec'))[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
+            f"{ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
     return "\n".join(lines)
 
 
@@ -450,7 +457,7 @@ def ex3_sections(runs):
         bullets = [(
             f"**条件：** {len(order)} 种语料，每种至少 {n} 个种子，每次恰好 {all_runs[0]['budget_tokens']:,} 个训练词元；"
             f"在《时间机器》留出部分的前一半（验证集）上挑选检查点，在后一半（测试集）上报告；设备：{device_of(all_runs)}。",
-            f"**Conditions:** {len(order)} corpora, at least {n} seeds each, exactly {all_runs[0]['budget_tokens']:,} "
+            f"**Conditions:** {len(order)} corpora, at least {seeds(n)} each, exactly {all_runs[0]['budget_tokens']:,} "
             f"training tokens per run; checkpoints chosen on the first half of *The Time Machine*'s held-out tail "
             f"(validation), reported on the second half (test); device: {device_of(all_runs)}.")]
         ranked = sorted(order, key=lambda k: study.mean_sd(test_ppl[k])[0])
@@ -490,9 +497,10 @@ def ex3_sections(runs):
         if "10k" in g:
             tr = study.mean_sd(values(g["10k"], "final_train_ppl"))[0]
             te = study.mean_sd(test_ppl["10k"])[0]
-            bullets.append((f"**记忆：** 在书中的 10,000 个字符上，最终训练困惑度 {tr:.2f}，测试困惑度却是 {te:.2f}。",
-                            f"**Memorization:** on the book's 10,000 characters the final training perplexity is "
-                            f"{tr:.2f}, while the test perplexity is {te:.2f}."))
+            bullets.append((f"**书中的 10,000 个字符：** 最终训练困惑度 {tr:.2f}，测试困惑度 {te:.2f}"
+                            + ("（训练困惑度远低于测试困惑度：记忆）。" if tr < te / 2 else "。"),
+                            f"**The book's 10,000 characters:** final training perplexity {tr:.2f}, test perplexity {te:.2f}"
+                            + (" (training far below test: memorization)." if tr < te / 2 else ".")))
         last = sum(r["chosen_epoch"] == r["checkpoints"] for r in g[big])
         if last == len(g[big]):
             why = ("：验证困惑度在预算用完时还在下降，限制它的是预算。",
@@ -502,7 +510,7 @@ def ex3_sections(runs):
         else:
             why = ("：限制它的不是预算。", ": the budget is not what limits it.")
         bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点{why[0]}",
-                        f"**Budget:** {last} of the {len(g[big])} seeds of {corpus_name(big)[1]} chose the last "
+                        f"**Budget:** {last} of the {seeds(len(g[big]))} of {corpus_name(big)[1]} chose the last "
                         f"checkpoint{why[1]}"))
         sections.append((tab, bullets, None))
         readme.append(ex3_readme(tab, g, order))
@@ -513,7 +521,7 @@ def ex3_readme(tab, g, order):
     tails = sorted(set().union(*(r.get("heldout_ppl", {}) for k in order for r in g[k])))
     lines = [f"#### Exercise 3, more books ({TAB_NAMES.get(tab, tab)})", "",
              "| corpus | training characters | passes | seeds | test perplexity | "
-             + " | ".join(f"{b} tail" for b in tails) + " |",
+             + " | ".join(f"{BOOKS.get(b, (b, b))[1]} tail" for b in tails) + " |",
              "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in tails) + " |"]
     for k in order:
         rs = g[k]
@@ -563,7 +571,7 @@ def ex4_sections(runs):
         n = min(len(v) for v in g.values())
         bullets = [(f"**条件：** {len(g)} 个模型，每个至少 {n} 个种子，模型 A 和 B 各 {g['wells'][0]['budget_tokens']:,} 个训练词元；设备：{device_of(every)}。"
                     "下面是混合模型 B 减只用威尔斯的模型 A 的困惑度之差（种子均值）。",
-                    f"**Conditions:** {len(g)} models, at least {n} seeds each, {g['wells'][0]['budget_tokens']:,} training "
+                    f"**Conditions:** {len(g)} models, at least {seeds(n)} each, {g['wells'][0]['budget_tokens']:,} training "
                     f"tokens for models A and B; device: {device_of(every)}. Below: perplexity of the mixed model B "
                     f"minus the Wells-only model A (means over seeds).")]
         for key, name in AUTHORS:
