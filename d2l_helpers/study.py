@@ -571,8 +571,9 @@ def markdown_table(table):
              "| seeds | checkpoints chosen | training tokens/s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in table:
+        sd = "" if math.isnan(r["test_sd"]) else f" ± {r['test_sd']:.2f}"  # one seed: no sd
         lines.append(f"| {r['cell'].upper()} | {r['num_layers']} x {r['num_hiddens']} "
-                     f"| {r['params']:,} | {r['test_mean']:.2f} ± {r['test_sd']:.2f} "
+                     f"| {r['params']:,} | {r['test_mean']:.2f}{sd} "
                      f"| {r['n']} | {', '.join(str(c) for c in r['chosen'])} of "
                      f"{r['checkpoints']} | {r['tokens_per_sec']:,.0f} |")
     return "\n".join(lines)

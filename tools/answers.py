@@ -219,7 +219,7 @@ def depth_sections(runs):
             bullets.append((f"**最低的测试困惑度**（至少 {MIN_SEEDS} 个种子的配置中，均值 ± 标准差）：" + "，".join(b[0] for b in best) + "。",
                             f"**Lowest test perplexity** (among configurations with at least {MIN_SEEDS} seeds, mean ± sd): "
                             + ", ".join(b[1] for b in best) + "."))
-        worse, better, same, untested = [], [], [], []
+        worse, better, same = [], [], []
         comparisons = []
         for cell in study.CELLS:
             base = (cell, 1, study.NUM_HIDDENS)
@@ -231,8 +231,8 @@ def depth_sections(runs):
                 comparisons.append((c, base, w))
                 label = f"{cell.upper()} {L}"
                 if w is None:
-                    untested.append((f"{label} 层", f"{label} layers"))
-                elif w["p"] >= ALPHA:
+                    continue  # listed under the conditions as too few seeds
+                if w["p"] >= ALPHA:
                     same.append((f"{label} 层（{_p(w)}）", f"{label} layers ({_p(w)})"))
                 elif w["diff"] > 0:
                     worse.append((f"{label} 层（{w['diff']:+.2f}，{_p(w)}）", f"{label} layers ({w['diff']:+.2f}, {_p(w)})"))
@@ -263,11 +263,11 @@ def depth_sections(runs):
         rnn = [r for r in rs if r["cell"] == "rnn"]
         above = sum(r["test_ppl"] > UNIFORM for r in rnn)
         bullets.append((
-            f"**预算：** 门控单元的 {len(gated)} 次运行中有 {last} 次选中了最后一个检查点，即验证困惑度在预算用完时还在下降；"
+            f"**预算：** 门控单元的 {len(gated)} 次运行中有 {last} 次选中了最后一个检查点（验证困惑度在预算用完时还在下降）；"
             f"普通 RNN 的 {len(rnn)} 次运行中有 {above} 次的测试困惑度高于均匀猜测（{UNIFORM}）。"
             f"每次运行的速度（词元/秒）见 README 的表。",
-            f"**Budget:** in {last} of the {len(gated)} runs of gated cells the chosen checkpoint is the last one: "
-            f"validation perplexity was still falling when the budget ran out; {above} of the {len(rnn)} plain RNN "
+            f"**Budget:** in {last} of the {len(gated)} runs of gated cells the chosen checkpoint is the last one "
+            f"(validation perplexity still falling when the budget ran out); {above} of the {len(rnn)} plain RNN "
             f"runs have a test perplexity above the uniform guess ({UNIFORM}). The speed of every run (tokens/s) is in the README table."))
         if not (better or worse or same):
             answer = (f"**答案：** 还没有哪一组比较有 {MIN_SEEDS} 个种子，暂时不能回答。",
