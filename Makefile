@@ -18,7 +18,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
 
 .PHONY: install lab test test-unit test-notebooks test-browser check-install lock book bench notebooks-zh notebooks-en figure strip check clean
-.PHONY: student slides site times
+.PHONY: student slides site times answers
 
 install:
 	@$(SETUP) install
@@ -49,6 +49,11 @@ lock:
 
 book: install
 	$(BIN)/python tools/book.py --tab $(TAB)
+
+# The measured-answer cells of notebooks 04, ex2, ex3, ex4 and their long tables in
+# README.md, from results/full-mode.json (run it after recording new full-mode runs).
+answers: install
+	$(BIN)/python tools/answers.py
 
 bench: install
 	$(BIN)/python tools/bench.py

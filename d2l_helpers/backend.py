@@ -19,7 +19,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import cpu, data, modes, notices, training
+from . import cpu, data, modes, notices, results, training
 
 NUM_PREDS = 50         # characters train_ch8 predicts after each prefix (the book's)
 PREFIXES = ("time traveller", "traveller")   # the book's two prompts
@@ -61,6 +61,18 @@ def check_num_preds(num_preds):
             or num_preds < 0):
         raise ValueError(f"num_preds={num_preds!r} must be a whole number >= 0 "
                          f"(how many characters to generate after the prefix)")
+
+
+def check_record(record, fields):
+    """Extra keyword arguments are fields of a recorded run: refuse them
+    without a ``record`` key (most likely a misspelt argument)."""
+    if fields and record is None:
+        raise TypeError(f"unexpected keyword argument(s) {', '.join(sorted(fields))}: "
+                        f"extra fields are only recorded with record='<key>' "
+                        f"(e.g. record='ex2/gru/seed0'); check the spelling otherwise")
+    if record is not None and (not isinstance(record, str) or not record):
+        raise ValueError(f"record={record!r} must be a non-empty key such as "
+                         f"'ex2/gru/seed0'")
 
 
 def epoch_arrays(b, train_iter, device):
@@ -188,13 +200,19 @@ class BookAPI:
     # ------------------------------------------------------------ training
 
     def train_ch8(self, net, train_iter, vocab, lr, num_epochs, device,
-                  use_random_iter=False, valid_every=None, label="", mode=None):
+                  use_random_iter=False, valid_every=None, label="", mode=None,
+                  record=None, **fields):
         """Train ``net`` (the book's signature) and return its History.
 
         Prints the book's closing lines (perplexity, speed, two predictions) plus
         validation perplexity on held-out text (``train_iter.valid_corpus``).
         ``mode`` (default: ``D2L_QUICK``) may cut the epochs; see
-        :mod:`d2l_helpers.modes`."""
+        :mod:`d2l_helpers.modes`.  ``record`` (a key such as
+        ``'ex2/gru/seed0'``) stores the History, with ``fields`` added, by
+        :func:`d2l_helpers.results.record` (written only where ``D2L_RESULTS``
+        names a file); a field given as a function is called after training
+        (e.g. to count the weights Gluon creates then)."""
+        check_record(record, fields)
         b = self.b
         training.check_hparams(lr, num_epochs)
         b.prepare(net, train_iter, device)
@@ -211,8 +229,13 @@ class BookAPI:
             predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
             snapshot=lambda: [b.copy(p) for p in params],
             restore=restore,
-            valid_tokens=0 if valid_corpus is None else len(valid_corpus))
-        return training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
-                            tab=b.tab, mode=modes.resolve(mode),
-                            valid_every=valid_every, label=label,
-                            versions=b.versions(), prefixes=PREFIXES)
+            valid_tokens=0 if valid_corpus is None else len(valid_corpus),
+            vocab_size=len(vocab))
+        history = training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
+                               tab=b.tab, mode=modes.resolve(mode),
+                               valid_every=valid_every, label=label,
+                               versions=b.versions(), prefixes=PREFIXES)
+        if record is not None:
+            results.record(record, history, **{k: v() if callable(v) else v
+                                               for k, v in fields.items()})
+        return history

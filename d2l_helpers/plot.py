@@ -1,5 +1,10 @@
 """Perplexity plots: one live SVG figure during training, and comparisons.
 
+Every perplexity axis shows the perplexity of a uniform guess over the
+vocabulary (equal to the vocabulary size, 28 for the chapter's characters)
+as a dashed grey line, where the histories know their vocabulary size: a
+model far above it is confidently wrong.
+
 The live plot is a single display that is updated in place (IPython display
 handles), so the notebook shows one clean figure and no flicker.  Figures are
 made with ``matplotlib.figure.Figure`` directly, never pyplot, so nothing is
@@ -27,6 +32,18 @@ def _svg(fig):
     return buf.getvalue()
 
 
+def draw_uniform(ax, vocab_size):
+    """The uniform guess's perplexity (= ``vocab_size``) as a dashed line."""
+    if vocab_size and vocab_size > 0:
+        ax.axhline(vocab_size, ls="--", lw=1, color="gray",
+                   label=f"uniform guess ({vocab_size})")
+
+
+def _vocab_size(histories):
+    sizes = {getattr(h, "vocab_size", 0) for h in histories} - {0}
+    return sizes.pop() if len(sizes) == 1 else 0  # no line if they differ
+
+
 def draw_history(history, ax=None, title=None):
     """Train and validation perplexity against epochs on ``ax`` (or a new figure)."""
     fig = None
@@ -38,6 +55,7 @@ def draw_history(history, ax=None, title=None):
            if not math.isnan(v)]
     if pts:
         ax.plot(*zip(*pts), "o-", ms=3, label="validation", color="C1")
+    draw_uniform(ax, _vocab_size([history]))
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity")
     ax.set_yscale("log")
@@ -111,6 +129,7 @@ def plot_histories(histories, labels=None, metric="valid_ppl", ax=None,
             style = "--" if m == "train_ppl" and metric == "both" else "-"
             name = label if metric != "both" else f"{label} ({m.split('_')[0]})"
             ax.plot(*zip(*pts), style, color=f"C{i}", label=name)
+    draw_uniform(ax, _vocab_size(histories))
     ax.set_xlabel({"epoch": "epoch", "tokens": "training tokens seen",
                    "wall_time": "wall time (s)"}[xaxis])
     ax.set_ylabel({"valid_ppl": "validation perplexity",

@@ -181,12 +181,19 @@ def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
 
 def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             checkpoints, batches_per_checkpoint, lr=LR, device=None,
-            batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None):
+            batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None,
+            evaluate=None, record=None, **fields):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
     minibatches.  Returns ``(result dict, History, net)``: the checkpoint with
     the lowest validation perplexity is chosen (``net`` holds its weights), and
     its test perplexity is the number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
-    checkpoint's perplexity on more held-out texts (``heldout_ppl``)."""
+    checkpoint's perplexity on more held-out texts (``heldout_ppl``);
+    ``evaluate(net)`` returns more fields, measured at the chosen checkpoint.
+    ``record`` (a key such as ``'ex3/1/seed0'``) stores the History with the
+    result dict, ``fields`` included, by :func:`results.record`."""
+    from . import results
+    from .backend import check_record
+    check_record(record, fields)
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
     net = make_model(cell, num_layers, num_hiddens, len(data["vocab"]), device)
@@ -219,6 +226,11 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
         train_text_tokens=len(data["corpus"]))
     if extra_eval:
         result["heldout_ppl"] = heldout
+    result.update(fields)
+    if evaluate is not None:
+        result.update(evaluate(net))
+    if record is not None:
+        results.record(record, hist, **result)
     return result, hist, net
 
 
@@ -238,7 +250,6 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     overrides the plan's seeds and ``only`` (a set of ``(cell, num_layers,
     num_hiddens)``) keeps some configurations, to share the work between
     processes."""
-    from . import results
     make_model = make_model or globals()["make_model"]
     p = plan()  # says what a mode other than full cuts
     data = load_data(d2l)
@@ -250,9 +261,8 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
         bar.set_description(f"{cell} {L}x{h} seed {seed}")
         with _quiet(quiet):
             res, hist, _ = run_one(d2l, make_model, data, cell, L, h, seed,
-                                p["checkpoints"], p["batches_per_checkpoint"])
-        if record:
-            results.record(run_key(cell, L, h, seed), hist, **res)
+                                   p["checkpoints"], p["batches_per_checkpoint"],
+                                   record=run_key(cell, L, h, seed) if record else None)
         out.append(res)
         bar.update(1)
         bar.set_postfix(test=f"{res['test_ppl']:.2f}", refresh=False)
@@ -564,19 +574,25 @@ def markdown_table(table):
              "| seeds | checkpoints chosen | training tokens/s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in table:
+        sd = "" if math.isnan(r["test_sd"]) else f" ± {r['test_sd']:.2f}"  # one seed: no sd
         lines.append(f"| {r['cell'].upper()} | {r['num_layers']} x {r['num_hiddens']} "
-                     f"| {r['params']:,} | {r['test_mean']:.2f} ± {r['test_sd']:.2f} "
+                     f"| {r['params']:,} | {r['test_mean']:.2f}{sd} "
                      f"| {r['n']} | {', '.join(str(c) for c in r['chosen'])} of "
                      f"{r['checkpoints']} | {r['tokens_per_sec']:,.0f} |")
     return "\n".join(lines)
 
 
-def compare(runs, a, b):
+def compare(runs, a, b, min_seeds=2):
     """Welch's test of test perplexity, configuration ``a`` minus ``b``
-    (each a ``(cell, num_layers, num_hiddens)``)."""
+    (each a ``(cell, num_layers, num_hiddens)``); a ValueError when either
+    has fewer than ``min_seeds`` recorded seeds."""
     pick = lambda c: [r["test_ppl"] for r in runs
                       if (r["cell"], r["num_layers"], r["num_hiddens"]) == tuple(c)]
-    return welch(pick(a), pick(b))
+    x, y = pick(a), pick(b)
+    if min(len(x), len(y)) < max(min_seeds, 2):
+        raise ValueError(f"{len(x)} and {len(y)} seeds recorded; a test needs at "
+                         f"least {max(min_seeds, 2)} of each")
+    return welch(x, y)
 
 
 def _cli():

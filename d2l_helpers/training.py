@@ -50,6 +50,7 @@ class History:
     stopped: str = ""      # why training ended early ('' if it finished)
     samples: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    vocab_size: int = 0    # the perplexity of a uniform guess (0: unknown); not recorded
 
     @property
     def final_train_ppl(self):
@@ -120,6 +121,7 @@ class Run:
     snapshot: Callable
     restore: Callable
     valid_tokens: int = 0
+    vocab_size: int = 0  # plots draw the uniform guess's perplexity
 
 
 def check_hparams(lr, num_epochs):
@@ -240,7 +242,7 @@ def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
     ``lr`` and ``num_epochs`` (:func:`check_hparams`)."""
     num_epochs = mode.epochs(num_epochs)
     h = History(device=describe_device(device), framework=tab, label=label,
-                lr=lr, mode=mode.name,
+                lr=lr, mode=mode.name, vocab_size=run.vocab_size,
                 versions=dict(versions or {}, python=platform.python_version()))
     live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
     bar = _progress(num_epochs, label or f"train ({tab})")

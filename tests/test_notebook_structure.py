@@ -91,6 +91,27 @@ def test_execution_count_is_reported(tmp_path):
         and "execution count" in problems[0]
 
 
+@pytest.mark.parametrize("text, char", [
+    ("困惑度下降,然后回升。", ","), ("哪个更快?", "?"), ("结果:很好。", ":"),
+    ("隐状态 (hidden state) 传给下一层。", "("), ("门控循环单元(GRU)更快。", ")"),
+    ("先训练;再评估。", ";"), ("好!", "!")])
+def test_half_width_punctuation_next_to_chinese_is_reported(tmp_path, text, char):
+    cells = good_cells()
+    cells[3] = md(cells[3].source + text, "lang-zh")
+    problems = problems_of(tmp_path, cells)
+    assert problems and all("cell 3: half-width" in p for p in problems)
+    assert any(f"half-width '{char}'" in p and nbtools.FULL_WIDTH[char] in p for p in problems)
+
+
+def test_half_width_punctuation_in_code_math_links_and_english_is_fine(tmp_path):
+    cells = good_cells()
+    cells[3] = md(cells[3].source + "调用 `train_ch8(net, lr)`：公式 $f(x, y)$ 见[第 3 个笔记本](03-training.ipynb)。"
+                  "设备：CPU (2 cores)。每秒 25,775 个词元。\n\n```python\n中(x, y)\n```", "lang-zh")
+    assert problems_of(tmp_path, cells) == []
+    cells[4] = md(cells[4].source + " (Of each time step, then: perplexity?)", "lang-en")
+    assert problems_of(tmp_path, cells) == []
+
+
 @pytest.mark.parametrize("first_line", ["batch_size = 32", "#@tab torch",
                                         "# @tab all extra", ""])
 def test_missing_tab_marker_is_reported(tmp_path, first_line):

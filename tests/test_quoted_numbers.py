@@ -62,9 +62,17 @@ def _leaves(entry):
                     yield f"{k}.{k2}", float(v2)
 
 
-def recorded_values(prefix):
-    """Every value a measured cell of ``prefix``'s notebook may quote."""
-    runs = [r for r in results.full_mode() if r.get("key", "").startswith(prefix)
+def _tested(field):
+    """Fields whose groups of seeds the measured cells compare by Welch's test."""
+    return (field in ("best_valid_ppl", "test_ppl", "tokens_per_sec")
+            or field.startswith(("ppl_", "heldout_ppl.")))
+
+
+def recorded_values(prefix, runs=None):
+    """Every value a measured cell of ``prefix``'s notebook may quote (from
+    ``runs``, by default the committed results/full-mode.json)."""
+    runs = results.full_mode() if runs is None else runs
+    runs = [r for r in runs if r.get("key", "").startswith(prefix)
             and not r.get("quick_mode")]
     values = []
     groups = {}
@@ -87,7 +95,7 @@ def recorded_values(prefix):
     for (g1, m1), (g2, m2) in itertools.combinations(groups.items(), 2):
         if g1[0] != g2[0] or len(m1) < 2 or len(m2) < 2:
             continue
-        for field in ("best_valid_ppl", "test_ppl"):
+        for field in sorted({f for m in m1 + m2 for f in m if _tested(f)}):
             a = [m[field] for m in m1 if field in m]
             b = [m[field] for m in m2 if field in m]
             if len(a) >= 2 and len(b) >= 2:

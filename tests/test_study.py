@@ -172,3 +172,15 @@ def test_plan_full_and_quick(monkeypatch):
     quick = study.plan()
     assert study.configs(quick["depths"], quick["wide"]) == [
         (c, L, 256) for c in ("rnn", "gru", "lstm") for L in (1, 2)]
+
+
+def test_compare_needs_enough_seeds():
+    runs = [dict(cell="gru", num_layers=L, num_hiddens=8, test_ppl=10.0 + L + 0.1 * s)
+            for L in (1, 2) for s in range(3)] + \
+           [dict(cell="lstm", num_layers=1, num_hiddens=8, test_ppl=9.0)]
+    w = study.compare(runs, ("gru", 2, 8), ("gru", 1, 8), min_seeds=3)
+    assert abs(w["diff"] - 1.0) < 1e-12
+    with pytest.raises(ValueError, match="1 and 3 seeds recorded; a test needs at least 3"):
+        study.compare(runs, ("lstm", 1, 8), ("gru", 1, 8), min_seeds=3)
+    with pytest.raises(ValueError, match="at least 2"):
+        study.compare(runs, ("lstm", 1, 8), ("gru", 1, 8))

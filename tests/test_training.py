@@ -277,9 +277,27 @@ def test_plot_histories_draws_one_line_per_run():
     h1 = d2l.train_ch8(net, it, vocab, 1, 2, "cpu", valid_every=1, label="a")
     h2 = d2l.train_ch8(net, it, vocab, 1, 2, "cpu", valid_every=1, label="b")
     p = d2l.plot_histories([h1, h2], metric="both", xaxis="tokens")
-    assert len(p.fig.axes[0].get_lines()) == 4
+    lines = p.fig.axes[0].get_lines()
+    assert len(lines) == 5  # 2 runs x (train, validation), and the uniform guess
+    assert lines[-1].get_label() == f"uniform guess ({len(vocab)})"
+    assert list(lines[-1].get_ydata()) == [len(vocab)] * 2
     assert p._repr_svg_().lstrip().startswith("<?xml")
     assert "<svg" in h1.plot()._repr_svg_()
+
+
+def test_every_perplexity_plot_shows_the_uniform_guess():
+    from d2l_helpers import plot
+    h = training.History(epoch=[1, 2], train_ppl=[30.0, 20.0], valid_ppl=[float("nan"), 25.0],
+                         tokens_seen=[10, 20], wall_time=[1.0, 2.0], vocab_size=28)
+    labels = lambda fig: [l.get_label() for l in fig.axes[0].get_lines()]
+    assert "uniform guess (28)" in labels(plot.draw_history(h))          # the live plot
+    assert "uniform guess (28)" in labels(h.plot().fig)
+    unknown = training.History(epoch=[1], train_ppl=[5.0], valid_ppl=[4.0])
+    assert not any("uniform" in x for x in labels(plot.draw_history(unknown)))
+    other = training.History(epoch=[1], train_ppl=[5.0], valid_ppl=[4.0], vocab_size=30)
+    mixed = plot.plot_histories([h, other], metric="valid_ppl")  # sizes differ: no line
+    assert not any("uniform" in x for x in labels(mixed.fig))
+    assert "vocab_size" not in h.summary()  # recorded fields stay as they were
 
 
 def test_validation_schedule_keeps_its_cost_small():

@@ -166,6 +166,37 @@ def _check_glossary(pairs, glossary):
             for en, zh in glossary_problems(en_cell.source, zh_cell.source, glossary)]
 
 
+# Half-width punctuation next to Chinese characters (zh prose cells).  Code
+# spans and blocks, math and link targets are left out before looking.
+CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+HALF_WIDTH = ",;:?!()"
+FULL_WIDTH = dict(zip(HALF_WIDTH, "，；：？！（）"))
+_NOT_PROSE = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]*\$|\]\([^)\s]*\)|<[^>\n]*>|https?://\S+",
+                        re.DOTALL)
+_HALF_NEAR_CJK = re.compile(rf"(?<=[{CJK}])[ \t]*([{re.escape(HALF_WIDTH)}])"
+                            rf"|([{re.escape(HALF_WIDTH)}])(?=[ \t]*[{CJK}])")
+
+
+def punctuation_problems(text):
+    """``[(char, context), ...]``: half-width , ; : ? ! ( ) right next to a
+    Chinese character (spaces between count as next to), outside code, math
+    and link targets."""
+    prose = _NOT_PROSE.sub(lambda m: " " * 0 + "\x00", text)
+    found = []
+    for m in _HALF_NEAR_CJK.finditer(prose):
+        char = m.group(1) or m.group(2)
+        context = prose[max(0, m.start() - 8):m.end() + 8].replace("\x00", "…").replace("\n", " ")
+        found.append((char, context))
+    return found
+
+
+def _check_punctuation(cells):
+    return [f"cell {i}: half-width '{char}' next to Chinese in '{context}' "
+            f"(use the full-width '{FULL_WIDTH[char]}')"
+            for i, cell in enumerate(cells) if cell.cell_type == "markdown" and _lang(cell) == "zh"
+            for char, context in punctuation_problems(cell.source)]
+
+
 def check(path, glossary=None):
     """Problems of one notebook as ``["cell N: ...", ...]`` (cells counted
     from 0, over all cells); an empty list means it follows the conventions."""
@@ -175,7 +206,7 @@ def check(path, glossary=None):
         return [f"cannot read notebook: {err}"]
     pair_problems, pairs = _check_pairs(nb.cells)
     return (_check_kernel(nb) + _check_code_cells(nb.cells) + pair_problems
-            + _check_glossary(pairs, glossary))
+            + _check_glossary(pairs, glossary) + _check_punctuation(nb.cells))
 
 
 # --------------------------------------------------------------------------

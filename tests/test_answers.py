@@ -1,0 +1,240 @@
+"""tools/answers.py: the measured-answer cells and README tables follow the
+recorded runs, say only what the statistics support, and are current.
+
+The synthetic runs below are fixtures for the generator, never results: they
+live in this file only."""
+import re
+import shutil
+
+import pytest
+
+from d2l_helpers import results, study
+from test_quoted_numbers import CONSTANTS, formatted, quoted, recorded_values
+from tools import answers, nbtools
+
+DEVICE = "CPU: test fixture"
+
+
+def run(key, tab="pytorch", **fields):
+    return dict(key=key, tab=tab, device=DEVICE, quick_mode=False, mode="full", **fields)
+
+
+def depth_runs(tab="pytorch", seeds=(0, 1, 2), skip=()):
+    """Every configuration; 2 layers are clearly worse for GRU and LSTM, the
+    RNN's seeds are far apart (nothing significant)."""
+    out = []
+    for cell, L, h in study.configs():
+        for s in seeds:
+            if (cell, L, h, s) in skip:
+                continue
+            base = {"rnn": 20.0, "gru": 10.0, "lstm": 11.0}[cell] + (L - 1) * 2.0
+            noise = (s - 1) * (8.0 if cell == "rnn" else 0.05)
+            out.append(run(study.run_key(cell, L, h, s), tab, cell=cell, num_layers=L, num_hiddens=h,
+                           seed=s, test_ppl=base + noise, params=1000 * L, budget_tokens=201_600,
+                           chosen_epoch=10 if L > 1 else 9, checkpoints=10,
+                           train_tokens_per_sec=1000.0 / L))
+    return out
+
+
+def ex2_runs(gru, lstm, tab="pytorch"):
+    out = []
+    for kind, ppls in (("gru", gru), ("lstm", lstm)):
+        for s, p in enumerate(ppls):
+            out.append(run(f"ex2/{kind}/seed{s}", tab, best_valid_ppl=p, best_valid_epoch=50 + 25 * s,
+                           final_valid_ppl=100.0 + s, final_train_ppl=1.02, epochs=500,
+                           tokens_per_sec=(20_000.0 if kind == "gru" else 25_000.0) + 100 * s,
+                           wall_time_s=200.0, num_params=621_596 if kind == "gru" else 826_396, seed=s))
+    return out
+
+
+TAILS = ["war_of_the_worlds", "invisible_man"]
+
+
+def ex3_runs(tab="pytorch"):
+    out = []
+    for corpus, ppl in [("10k", 9.0), ("1", 6.1), ("2", 6.0), ("3", 5.95)]:
+        for s in range(3):
+            out.append(run(f"ex3/{corpus}/seed{s}", tab, test_ppl=ppl + 0.02 * s, budget_tokens=2_396_800,
+                           chosen_epoch=20, checkpoints=20, final_train_ppl=1.1 if corpus == "10k" else 6.0,
+                           train_chars=10_000 if corpus == "10k" else 150_000 * int(corpus),
+                           passes=2.0, heldout_ppl={b: 8.0 - (0 if corpus in ("10k", "1") else 1.0) + 0.01 * s
+                                                    for b in TAILS}))
+    return out
+
+
+def ex4_runs(tab="pytorch", austen=(-0.7, -0.2)):
+    out = []
+    for model, shift in [("wells", 0.0), ("mixed", 1.0), ("wells-once", 0.5)]:
+        for s in range(3):
+            e = 0.03 * s
+            out.append(run(f"ex4/{model}/seed{s}", tab, budget_tokens=2_396_800,
+                           ppl_time_machine=6.2 + 0.3 * shift + e, ppl_wells=6.3 + 0.3 * shift + e,
+                           ppl_austen=7.0 + austen[0] * shift + e, ppl_doyle=6.5 + austen[1] * shift + e))
+    return out
+
+
+def text_of(cells, name, lang=1):
+    return cells[name][lang]
+
+
+def section(text, tab):
+    """The part of a cell under one tab's bold label."""
+    parts = re.split(r"^\*\*(PyTorch|MXNet|PyTorch / MXNet)\*\*$", text, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2]))[answers.TAB_NAMES[tab]]
+
+
+# --------------------------------------------------------------- the committed state
+
+def test_committed_cells_and_readme_are_current():
+    """Fails when results/full-mode.json changed but `python tools/answers.py`
+    was not run (or the generated prose was edited by hand)."""
+    assert answers.stale(results.full_mode()) == []
+
+
+# --------------------------------------------------------------- what the prose says
+
+def test_every_quoted_number_comes_from_the_runs():
+    runs = depth_runs() + ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45]) + ex3_runs() + ex4_runs()
+    runs += ex2_runs([9.0, 9.3, 9.1], [9.2, 9.1, 9.4], tab="mxnet")
+    cells, readme = answers.render(runs)
+    prefixes = {"04": "depth/", "ex2": "ex2/", "ex3": "ex3/", "ex4": "ex4/"}
+    for name, pair in cells.items():
+        allowed = formatted(recorded_values(prefixes[name], runs)) | CONSTANTS
+        stray = [x for text in pair for x in quoted(text) if x not in allowed]
+        assert stray == [], (name, stray)
+    allowed = formatted(recorded_values("ex2/", runs))
+    assert "9.20" in allowed and "9.87" not in allowed  # the check can fail
+
+
+def test_the_verdict_follows_the_test():
+    apart = answers.render(ex2_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7]))[0]
+    close = answers.render(ex2_runs([9.0, 9.4, 9.2], [9.1, 9.3, 9.25]))[0]
+    assert "the GRU is significantly lower" in text_of(apart, "ex2")
+    en = text_of(close, "ex2")
+    assert "no significant difference (which is not the same as equal)" in en
+    assert "significantly lower" not in en and "equally accurate" not in en.replace(
+        "not the same as equally accurate", "")
+    assert "看不出显著差别" in text_of(close, "ex2", 0)
+
+
+def test_depth_tests_only_groups_of_three_seeds():
+    cells = answers.render(depth_runs(skip={("gru", 2, 256, 2)}))[0]
+    en = text_of(cells, "04")
+    assert "GRU 2×256 (2)" in en                      # reported as too few seeds
+    worse = re.search(r"\*\*Significantly worse\*\*.*", en).group(0)
+    assert "LSTM 2 layers" in worse and "GRU 2 layers" not in worse
+    assert "RNN 2 layers" in re.search(r"\*\*No significant difference\*\*.*", en).group(0)
+    assert "**Significantly better** than one layer: none." in en
+    assert "no deeper configuration is significantly better" in en
+
+
+def test_a_tab_without_the_new_design_says_so_and_quotes_no_new_numbers():
+    old = [run("ex3/2", best_valid_ppl=6.43, tokens=2_212_000, num_books=2),
+           run("ex3/3", best_valid_ppl=5.87, tokens=2_692_480, num_books=3),
+           run("ex4/wells", ppl_austen=7.09, ppl_doyle=6.54, ppl_wells=6.35),
+           run("ex4/mixed", ppl_austen=6.41, ppl_doyle=6.35, ppl_wells=6.64)]
+    cells = answers.render(old + ex3_runs(tab="mxnet"))[0]
+    ex3 = text_of(cells, "ex3")
+    assert "has not been measured under this framework yet" in section(ex3, "pytorch")
+    assert "**Old design (for reference, not an answer):**" in section(ex3, "pytorch")
+    assert "has not been measured" not in section(ex3, "mxnet")
+    ex4 = text_of(cells, "ex4")
+    assert "has not been measured under this framework yet" in section(ex4, "pytorch")
+    assert "Austen 7.09 → 6.41" in ex4
+    nothing = answers.render([])[0]
+    for name in ("04", "ex2", "ex3", "ex4"):
+        assert "not been measured" in text_of(nothing, name)
+        assert quoted(text_of(nothing, name)) == []
+
+
+def test_quick_mode_runs_are_ignored():
+    quick = [dict(r, quick_mode=True, mode="quick") for r in ex2_runs([1.5] * 3, [1.6] * 3)]
+    assert answers.render(quick) == answers.render([])
+
+
+def test_ex4_control_and_framework_agreement():
+    runs = ex4_runs() + ex4_runs(tab="mxnet", austen=(0.7, 0.0))
+    en = text_of(answers.render(runs)[0], "ex4")
+    assert "**Control:** model C" in en and "B minus C" in en
+    assert "agree in the sign of the difference on: Doyle, Wells's five held-out tails" in en
+    assert "Austen" not in re.search(r"agree in the sign.*", en).group(0)
+
+
+def test_answers_are_short_and_glossary_consistent():
+    runs = (depth_runs() + ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45]) + ex3_runs() + ex4_runs()
+            + depth_runs(tab="mxnet") + ex3_runs(tab="mxnet") + ex4_runs(tab="mxnet"))
+    cells, _ = answers.render(runs)
+    for name, (zh, en) in cells.items():
+        for tab in ("pytorch", "mxnet"):
+            for text in (zh, en):
+                bullets = [line for line in section(text, tab).splitlines() if line.startswith("* ")]
+                assert 1 <= len(bullets) <= 8, (name, tab, len(bullets))
+        assert zh.startswith(answers.HEAD[0]) and en.startswith(answers.HEAD[1])
+        assert nbtools.glossary_problems(en, zh) == [], name
+        assert nbtools.punctuation_problems(zh) == [], name
+        assert " **" + "（" not in zh and " **：" not in zh, name  # bold stays bold
+
+
+# --------------------------------------------------------------- writing
+
+def test_write_then_check(tmp_path):
+    for rel in list(answers.NOTEBOOKS.values()) + ["README.md"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(answers.ROOT / rel, tmp_path / rel)
+    runs = ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45])
+    assert answers.stale(runs, root=tmp_path) != []   # the check can fail
+    answers.write(runs, root=tmp_path)
+    assert answers.stale(runs, root=tmp_path) == []
+    readme = (tmp_path / "README.md").read_text()
+    assert "#### Exercise 2, GRU against LSTM (PyTorch)" in readme
+    assert "results:start" in readme                  # the other generated table stays
+    for rel in answers.NOTEBOOKS.values():
+        assert nbtools.check(str(tmp_path / rel)) == [], rel
+
+
+def test_a_notebook_without_its_measured_cells_is_refused(tmp_path):
+    import nbformat
+    rel = answers.NOTEBOOKS["ex2"]
+    nb = nbformat.read(str(answers.ROOT / rel), as_version=4)
+    nb.cells = [c for c in nb.cells if "measured" not in c.metadata.get("tags", [])]
+    (tmp_path / rel).parent.mkdir(parents=True)
+    nbformat.write(nb, str(tmp_path / rel))
+    with pytest.raises(SystemExit, match="tagged 'measured'"):
+        answers.measured_cells(nb, tmp_path / rel)
+
+
+def test_ex2_new_design_reports_test_perplexity_at_the_chosen_checkpoint():
+    runs = ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45])
+    for r in runs:
+        r.update(test_ppl=r["best_valid_ppl"] + 0.1, chosen_epoch=3 + r["seed"], checkpoints=20,
+                 valid_ppl_chosen=r["best_valid_ppl"],
+                 budget_tokens=4_480_000)
+    cells, readme = answers.render(runs)
+    en = text_of(cells, "ex2")
+    assert "test perplexity at the checkpoint chosen on validation" in en
+    assert "exactly 4,480,000 training tokens per run" in en
+    assert "at checkpoint 3–5 (GRU) and 3–5 (LSTM) of 20" in en
+    assert "GRU 9.30 ± 0.10" in en  # the test perplexities, not the validation ones
+    allowed = formatted(recorded_values("ex2/", runs)) | CONSTANTS
+    assert [x for t in cells["ex2"] for x in quoted(t) if x not in allowed] == []
+    assert "| checkpoint chosen |" in readme
+
+
+def test_claims_wait_for_enough_seeds():
+    two = answers.render(depth_runs(seeds=(0, 1)))[0]
+    assert "no comparison has 3 seeds on both sides yet" in text_of(two, "04")
+    assert "significantly" not in text_of(two, "04").replace("**Significantly better** than one layer: none", "")
+    runs = ex3_runs()
+    for r in runs:
+        if r["key"] == "ex3/3/seed0":
+            r["chosen_epoch"] = 12  # one seed of the largest corpus stopped improving
+    assert "the seeds disagree; the budget may be one of the limits" in text_of(answers.render(runs)[0], "ex3")
+
+
+def test_command_line(tmp_path, capsys):
+    answers.main(["--check"])                       # the committed state is current
+    answers.main(["--print", "ex3"])
+    assert capsys.readouterr().out.startswith(answers.HEAD[0])
+    empty = tmp_path / "none.json"
+    with pytest.raises(SystemExit):
+        answers.main(["--results", str(empty)])     # no runs: refused, nothing written

@@ -1,0 +1,713 @@
+"""Write the measured-answer cells of notebooks 04, ex2, ex3 and ex4, and the
+README's long result tables, from the recorded full-mode runs.
+
+    python tools/answers.py                 # rewrite the cells and README.md
+    python tools/answers.py --check         # exit 1 if any of them is stale
+    python tools/answers.py --print ex3     # print one notebook's cells
+    python tools/answers.py --results FILE  # read FILE, not results/full-mode.json
+
+Each notebook has one zh/en pair of markdown cells tagged ``measured``; this
+tool owns them (edit the wording here, never in the notebook).  README.md
+gets the long tables between ``<!-- answers:start -->`` and
+``<!-- answers:end -->``.  The prose says only what the statistics support:
+a comparison is tested (Welch, :func:`d2l_helpers.study.welch`) only when
+both groups have at least ``MIN_SEEDS`` seeds, "no significant difference"
+is never written as "equal", and a tab without runs of the current design
+says so instead of quoting anything.  ``tests/test_answers.py`` checks the
+committed cells and README against the committed JSON, and
+``tests/test_quoted_numbers.py`` checks every number they quote.
+"""
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from d2l_helpers import frameworks, results, study  # noqa: E402
+from tools.markers import replace_between  # noqa: E402
+
+MIN_SEEDS = 3        # fewer seeds: reported, never tested
+ALPHA = 0.05         # significance level
+UNIFORM = 28         # perplexity of a uniform guess over the 28 characters
+TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet",
+             "frameworks": "PyTorch / MXNet"}  # the last: bullets comparing both
+NOTEBOOKS = {
+    "04": "notebooks/04-depth-study.ipynb",
+    "ex2": "notebooks/exercises/ex2-gru-vs-lstm.ipynb",
+    "ex3": "notebooks/exercises/ex3-more-books.ipynb",
+    "ex4": "notebooks/exercises/ex4-mixing-authors.ipynb",
+}
+HEAD = ("### 完整模式的实测结果", "### Measured full-mode results")
+BOOKS = {  # novel -> (zh title, en title)
+    "time_machine": ("《时间机器》", "*The Time Machine*"),
+    "war_of_the_worlds": ("《世界大战》", "*The War of the Worlds*"),
+    "invisible_man": ("《隐身人》", "*The Invisible Man*"),
+    "doctor_moreau": ("《莫罗博士岛》", "*The Island of Doctor Moreau*"),
+    "first_men_in_the_moon": ("《最先登上月球的人》", "*The First Men in the Moon*"),
+}
+
+
+# ------------------------------------------------------------------ numbers
+
+def full_runs(runs):
+    """Runs measured in full mode (quick-mode and class-mode runs left out)."""
+    return [r for r in runs if not r.get("quick_mode")
+            and r.get("mode", "full") == "full"]
+
+
+def seeded(runs, prefix, field):
+    """``{group: [run, ...]}`` of the runs keyed ``<prefix><group>/seed<n>``
+    that recorded ``field`` (the current designs)."""
+    out = {}
+    for r in runs:
+        m = re.fullmatch(re.escape(prefix) + r"(.+)/seed\d+", r.get("key", ""))
+        if m and field in r:
+            out.setdefault(m.group(1), []).append(r)
+    return out
+
+
+def values(group, field):
+    """``field`` of every run of ``group``; ``a.b`` reads a nested dict."""
+    out = []
+    for r in group:
+        v = r
+        for part in field.split("."):
+            v = v[part]
+        out.append(float(v))
+    return out
+
+
+def ms(xs, spec=".2f"):
+    """'m ± sd' as a (zh, en) pair of strings; one value has no sd."""
+    m, sd = study.mean_sd(xs)
+    if len(xs) < 2:
+        return (f"{m:{spec}}（1 个种子）", f"{m:{spec}} (1 seed)")
+    return (f"{m:{spec}} ± {sd:{spec}}",) * 2
+
+
+def seeds(n):
+    """'n seed(s)' in English."""
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+def test(a, b):
+    """Welch's test of mean(a) - mean(b), or None with fewer than MIN_SEEDS."""
+    if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
+        return None
+    return study.welch(a, b)
+
+
+def _p(w):
+    if w["p"] < 0.01:
+        return "p < 0.01"
+    p = f"{w['p']:.2f}"
+    return f"p = {w['p']:.3f}" if p == f"{ALPHA:.2f}" else f"p = {p}"  # 0.05 needs a third digit
+
+
+def wtxt(w):
+    """'difference, 95% CI, p' as a (zh, en) pair."""
+    if w is None:
+        return (f"种子不足 {MIN_SEEDS} 个，未检验", f"fewer than {MIN_SEEDS} seeds, not tested")
+    lo, hi = w["ci"]
+    return (f"差 {w['diff']:+.2f}，95% 置信区间 {lo:+.2f} 到 {hi:+.2f}，{_p(w)}",
+            f"difference {w['diff']:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {_p(w)}")
+
+
+def verdict(w, subject):
+    """A clause on how ``subject`` (a (zh, en) pair, the first group of the
+    test) compares: significantly lower/higher, or no significant difference
+    (which is not 'equal'); ``("", "")`` when there was no test."""
+    if w is None:
+        return "", ""
+    if w["p"] >= ALPHA:
+        return ("看不出显著差别（这不等于一样）",
+                "no significant difference (which is not the same as equal)")
+    if w["diff"] < 0:
+        return f"{subject[0]}显著更低", f"{subject[1]} is significantly lower"
+    return f"{subject[0]}显著更高", f"{subject[1]} is significantly higher"
+
+
+def tested(w, subject):
+    """``wtxt`` and, where there was a test, its verdict after a colon."""
+    wt, v = wtxt(w), verdict(w, subject)
+    if w is None:
+        return wt
+    return f"{wt[0]}：{v[0]}", f"{wt[1]}: {v[1]}"
+
+
+def join(pairs, sep=("；", "; ")):
+    """Join (zh, en) pairs into one (zh, en) pair."""
+    return tuple(s.join(p[i] for p in pairs) for i, s in enumerate(sep))
+
+
+def device_of(runs):
+    devices = sorted({r.get("device", "?") for r in runs})
+    return ", ".join(devices)
+
+
+# ------------------------------------------------------------------ cells
+
+def spaced(zh):
+    """A space between Chinese characters and Latin letters or digits, as
+    the notebooks write them ("3 本书对 1 本书")."""
+    zh = re.sub(r"([\u4e00-\u9fff])([0-9A-Za-z])", r"\1 \2", zh)
+    return re.sub(r"([0-9A-Za-z])([\u4e00-\u9fff])", r"\1 \2", zh)
+
+
+def intro(table):
+    """The first line of every generated cell: where it comes from, and
+    where its long table (``table``, a (zh, en) description) is."""
+    return (f"由 `tools/answers.py` 从 `results/full-mode.json` 生成；完整的表（{table[0]}）在 README 的结果一节。",
+            f"Generated by `tools/answers.py` from `results/full-mode.json`; the full table ({table[1]}) is in "
+            f"the README's results section.")
+
+
+def cell_text(head, sections):
+    """The zh and en cell: heading, the ``head`` pair (see :func:`intro`),
+    then per tab a bold label, its bullets and its answer."""
+    out = []
+    for lang in (0, 1):
+        parts = [HEAD[lang], "", head[lang]]
+        for tab, bullets, answer in sections:
+            parts += ["", f"**{TAB_NAMES.get(tab, tab)}**", ""]
+            parts += [f"* {b[lang]}" for b in bullets]
+            if answer:
+                parts += ["", answer[lang]]
+        out.append("\n".join(parts).strip() + "\n")
+    return spaced(out[0].strip("\n")), out[1].strip("\n")
+
+
+# ------------------------------------------------------------------ 04: depth
+
+def depth_sections(runs):
+    sections, readme = [], []
+    for tab in frameworks.NAMES:
+        rs = study.runs_from(runs, tab)
+        if not rs:
+            sections.append((tab, [("深度研究尚未在这个框架下测量。",
+                                    "The depth study has not been measured under this framework yet.")], None))
+            continue
+        groups = {}
+        for r in rs:
+            groups.setdefault((r["cell"], r["num_layers"], r["num_hiddens"]), []).append(r)
+        ppl = {c: values(g, "test_ppl") for c, g in groups.items()}
+        expected = len(study.configs()) * len(study.FULL["seeds"])
+        few = [c for c in study.configs() if len(ppl.get(c, [])) < MIN_SEEDS]
+        name = lambda c: (f"{c[0].upper()} {c[1]}×{c[2]}")
+        few_txt = "、".join(f"{name(c)}（{len(ppl.get(c, []))}）" for c in few)
+        few_en = ", ".join(f"{name(c)} ({len(ppl.get(c, []))})" for c in few)
+        budget = rs[0]["budget_tokens"]
+        bullets = [(
+            f"**条件：** {len(rs)} 次运行（完整的设计是 {expected} 次），每次恰好 {budget:,} 个训练词元，"
+            f"在验证集上挑选检查点，报告测试困惑度；设备：{device_of(rs)}。"
+            + (f"种子不足 {MIN_SEEDS} 个的配置（括号里是种子数）只报告、不检验：{few_txt}。" if few else ""),
+            f"**Conditions:** {len(rs)} runs (the full design has {expected}), each on exactly {budget:,} training "
+            f"tokens, checkpoint chosen on validation, test perplexity reported; device: {device_of(rs)}."
+            + (f" Configurations with fewer than {MIN_SEEDS} seeds (number in brackets) are reported, not "
+               f"tested: {few_en}." if few else ""))]
+        best = []
+        for cell in study.CELLS:
+            cands = [(study.mean_sd(ppl[c])[0], c) for c in ppl
+                     if c[0] == cell and c[2] == study.NUM_HIDDENS and len(ppl[c]) >= MIN_SEEDS]
+            if cands:
+                m, c = min(cands)
+                z, e = ms(ppl[c])
+                best.append((f"{cell.upper()} {c[1]} 层（{z}）", f"{cell.upper()} {c[1]} layer{'s' if c[1] > 1 else ''} ({e})"))
+        if best:
+            bullets.append((f"**最低的测试困惑度**（至少 {MIN_SEEDS} 个种子的配置中，均值 ± 标准差）：" + "，".join(b[0] for b in best) + "。",
+                            f"**Lowest test perplexity** (among configurations with at least {MIN_SEEDS} seeds, mean ± sd): "
+                            + ", ".join(b[1] for b in best) + "."))
+        worse, better, same = [], [], []
+        comparisons = []
+        for cell in study.CELLS:
+            base = (cell, 1, study.NUM_HIDDENS)
+            for L in study.DEPTHS[1:]:
+                c = (cell, L, study.NUM_HIDDENS)
+                if c not in ppl or base not in ppl:
+                    continue
+                w = test(ppl[c], ppl[base])
+                comparisons.append((c, base, w))
+                label = f"{cell.upper()} {L}"
+                if w is None:
+                    continue  # listed under the conditions as too few seeds
+                if w["p"] >= ALPHA:
+                    same.append((f"{label} 层（{_p(w)}）", f"{label} layers ({_p(w)})"))
+                elif w["diff"] > 0:
+                    worse.append((f"{label} 层（{w['diff']:+.2f}，{_p(w)}）", f"{label} layers ({w['diff']:+.2f}, {_p(w)})"))
+                else:
+                    better.append((f"{label} 层（{w['diff']:+.2f}，{_p(w)}）", f"{label} layers ({w['diff']:+.2f}, {_p(w)})"))
+        lists = lambda xs: ("、".join(x[0] for x in xs) or "没有", ", ".join(x[1] for x in xs) or "none")
+        for title, xs in [(("比同种单元的 1 层**显著更差**（Welch t 检验，测试困惑度之差）",
+                            "**Significantly worse** than one layer of the same cell (Welch's t-test, difference of test perplexity)"), worse),
+                          (("比 1 层**显著更好**", "**Significantly better** than one layer"), better),
+                          (("与 1 层**看不出显著差别**（这不等于一样好）",
+                            "**No significant difference** from one layer (which is not the same as equally good)"), same)]:
+            if xs or title[1].startswith("**Significantly better"):
+                z, e = lists(xs)
+                bullets.append((f"{title[0]}：{z}。", f"{title[1]}: {e}."))
+        wide, deep = ppl.get(study.WIDE), ppl.get(("lstm", 2, study.NUM_HIDDENS))
+        if wide and deep:
+            w = test(wide, deep)
+            comparisons.append((study.WIDE, ("lstm", 2, study.NUM_HIDDENS), w))
+            z1, e1 = ms(wide)
+            z2, e2 = ms(deep)
+            wt = tested(w, ("宽的", "the wide one"))
+            bullets.append((f"**宽度与深度**（参数量几乎相同）：一层 {study.WIDE[2]} 个隐藏单元的 LSTM {z1}，两层 256 个的 {z2}；"
+                            f"宽的减深的：{wt[0]}。",
+                            f"**Width against depth** (almost the same number of parameters): one LSTM layer of {study.WIDE[2]} "
+                            f"hidden units {e1}, two layers of 256 {e2}; wide minus deep: {wt[1]}."))
+        gated = [r for r in rs if r["cell"] != "rnn"]
+        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in gated)
+        rnn = [r for r in rs if r["cell"] == "rnn"]
+        above = sum(r["test_ppl"] > UNIFORM for r in rnn)
+        bullets.append((
+            f"**预算：** 门控单元的 {len(gated)} 次运行中有 {last} 次选中了最后一个检查点（验证困惑度在预算用完时还在下降）；"
+            f"普通 RNN 的 {len(rnn)} 次运行中有 {above} 次的测试困惑度高于均匀猜测（{UNIFORM}）。"
+            f"每次运行的速度（词元/秒）见 README 的表。",
+            f"**Budget:** in {last} of the {len(gated)} runs of gated cells the chosen checkpoint is the last one "
+            f"(validation perplexity still falling when the budget ran out); {above} of the {len(rnn)} plain RNN "
+            f"runs have a test perplexity above the uniform guess ({UNIFORM}). The speed of every run (tokens/s) is in the README table."))
+        if not (better or worse or same):
+            answer = (f"**答案：** 还没有哪一组比较有 {MIN_SEEDS} 个种子，暂时不能回答。",
+                      f"**Answer:** no comparison has {MIN_SEEDS} seeds on both sides yet, so there is no answer yet.")
+        elif better:
+            answer = ("**答案：** 在这个预算下，加深对上面列出的“显著更好”的配置有帮助，对其余配置没有显示出好处。",
+                      "**Answer:** at this budget depth helps the configurations listed as significantly better, "
+                      "and shows no benefit for the others.")
+        elif worse:
+            answer = ("**答案：** 在这个预算下，没有一个更深的配置比 1 层显著更好，列出的几个显著更差。"
+                      "这只是小预算、学习率不按深度调整时的结论；加深什么时候有用，这个实验回答不了。",
+                      "**Answer:** at this budget no deeper configuration is significantly better than one layer, "
+                      "and those listed are significantly worse. This holds for a small budget and a learning rate not "
+                      "tuned per depth; when depth helps, this experiment cannot say.")
+        else:
+            answer = ("**答案：** 这些种子看不出加深带来显著的差别；这不等于加深无关紧要，更小的差别需要更多种子。",
+                      "**Answer:** these seeds show no significant effect of depth; that is not the same as depth "
+                      "not mattering, and smaller effects would need more seeds.")
+        sections.append((tab, bullets, answer))
+        readme.append(depth_readme(tab, rs, comparisons))
+    return cell_text(intro(("每种配置的参数量、种子、选中的检查点和速度", "parameters, seeds, chosen "
+                                                            "checkpoints and speed of every configuration")),
+                     sections), readme
+
+
+def depth_readme(tab, rs, comparisons):
+    lines = [f"#### Notebook 04, depth study ({TAB_NAMES.get(tab, tab)})", "",
+             study.markdown_table(sorted(study.summarize(rs), key=lambda r: (
+                 study.CELLS.index(r["cell"]), r["num_layers"], r["num_hiddens"]))),
+             "", "| comparison | difference of test perplexity | 95% CI | p |", "| --- | --- | --- | --- |"]
+    for a, b, w in comparisons:
+        name = f"{a[0].upper()} {a[1]} x {a[2]} minus {b[1]} x {b[2]}"
+        if w is None:
+            lines.append(f"| {name} | fewer than {MIN_SEEDS} seeds | | |")
+        else:
+            lines.append(f"| {name} | {w['diff']:+.2f} | {w['ci'][0]:+.2f} to {w['ci'][1]:+.2f} | {w['p']:.3f} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ ex2
+
+def ex2_sections(runs):
+    sections, readme = [], []
+    for tab in frameworks.NAMES:
+        rs = [r for r in runs if r.get("tab") == tab]
+        g = seeded(rs, "ex2/", "best_valid_ppl")
+        if not {"gru", "lstm"} <= set(g):
+            sections.append((tab, [("练习 2 尚未在这个框架下测量。", "Exercise 2 has not been measured under this framework yet.")], None))
+            continue
+        held_out = "test_ppl" if all("test_ppl" in r for r in g["gru"] + g["lstm"]) else "best_valid_ppl"
+        gru, lstm = values(g["gru"], held_out), values(g["lstm"], held_out)
+        w = test(gru, lstm)
+        n = min(len(g["gru"]), len(g["lstm"]))
+        both = g["gru"] + g["lstm"]
+        if held_out == "test_ppl":
+            size = (f"每次恰好 {both[0]['budget_tokens']:,} 个训练词元", f"exactly {both[0]['budget_tokens']:,} training tokens per run")
+            how = ("在验证集上挑选的检查点的测试困惑度", "test perplexity at the checkpoint chosen on validation")
+        else:
+            epochs = max(r["epochs"] for r in both)
+            size = (f"{epochs} 轮", f"{epochs} epochs")
+            how = ("最低验证困惑度；它在同一份留出文本上挑选并报告，对两个模型都偏乐观",
+                   "lowest validation perplexity, chosen and reported on the same held-out text, which is "
+                   "optimistic for both models")
+        zg, eg = ms(gru)
+        zl, el = ms(lstm)
+        v, wt = verdict(w, ("GRU 的困惑度", "the GRU's perplexity")), tested(w, ("GRU", "the GRU"))
+        bullets = [
+            (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。",
+             f"**Conditions:** {seeds(n)} per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
+            (f"**精度：** GRU {zg}，LSTM {zl}（均值 ± 标准差）。GRU 减 LSTM：{wt[0]}。",
+             f"**Accuracy:** GRU {eg}, LSTM {el} (mean ± sd). GRU minus LSTM: {wt[1]}."),
+        ]
+        at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
+        ep = {k: sorted({int(r[at]) for r in g[k]}) for k in ("gru", "lstm")}
+        rng = lambda xs: f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}"
+        if held_out == "test_ppl":
+            where = (f"在第 {rng(ep['gru'])} 个检查点（GRU）和第 {rng(ep['lstm'])} 个检查点（LSTM，共 {both[0]['checkpoints']} 个）",
+                     f"at checkpoint {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM) of {both[0]['checkpoints']}")
+        else:
+            where = (f"在第 {rng(ep['gru'])} 轮（GRU）和第 {rng(ep['lstm'])} 轮（LSTM）",
+                     f"at epoch {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM)")
+        fz = {k: ms(values(g[k], "final_valid_ppl")) for k in ("gru", "lstm")}
+        ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("gru", "lstm")}
+        rises = all(a > b for k in ("gru", "lstm") for a, b in zip(
+            values(g[k], "final_valid_ppl"), values(g[k], "valid_ppl_chosen" if held_out == "test_ppl" else "best_valid_ppl")))
+        then = ("，之后在每次运行中都回升（过拟合）", " and rises afterwards in every run (overfitting)") if rises else ("", "")
+        bullets.append((
+            f"**验证曲线：** 验证困惑度的最低点{where[0]}{then[0]}；"
+            f"最终验证困惑度 GRU {fz['gru'][0]}、LSTM {fz['lstm'][0]}，最终训练困惑度 {ft['gru']:.2f} 和 {ft['lstm']:.2f}。",
+            f"**Validation curve:** validation perplexity is lowest {where[1]}{then[1]}; final validation perplexity "
+            f"GRU {fz['gru'][1]}, LSTM {fz['lstm'][1]}, final training perplexity {ft['gru']:.2f} and {ft['lstm']:.2f}."))
+        sg, sl = values(g["gru"], "tokens_per_sec"), values(g["lstm"], "tokens_per_sec")
+        ws = test(sg, sl)
+        mg, ml = study.mean_sd(sg)[0], study.mean_sd(sl)[0]
+        faster = ("GRU", "LSTM") if mg > ml else ("LSTM", "GRU")
+        sig = ws is not None and ws["p"] < ALPHA
+        bullets.append((
+            f"**速度：** GRU {mg:,.0f}、LSTM {ml:,.0f} 词元/秒（种子均值）；{faster[0]} "
+            + ("显著更快" if sig else "更快，但差别不显著" if ws else "更快，种子不足、未检验")
+            + (f"（{_p(ws)}）" if ws else "") + "。速度之比取决于框架和设备。",
+            f"**Speed:** GRU {mg:,.0f}, LSTM {ml:,.0f} tokens/s (mean over seeds); the {faster[0]} is "
+            + ("significantly faster" if sig else "faster, but not significantly" if ws else "faster, too few seeds to test")
+            + (f" ({_p(ws)})" if ws else "") + ". The ratio depends on the framework and the device."))
+        if w is not None and w["p"] >= ALPHA:
+            answer = (f"**答案：** 用 {n} 个种子看不出 GRU 和 LSTM 的精度有显著差别；这不等于一样准。哪个更快要在你的设备上测。",
+                      f"**Answer:** {n} seeds show no significant difference in accuracy between the GRU and the LSTM; "
+                      f"that is not the same as equally accurate. Which is faster must be measured on your device.")
+        else:
+            answer = (f"**答案：** {v[0] or '种子不足，无法判断哪个更准'}；哪个更快要在你的设备上测。",
+                      f"**Answer:** {v[1] or 'too few seeds to tell which is more accurate'}; which is faster must "
+                      f"be measured on your device.")
+        sections.append((tab, bullets, answer))
+        readme.append(ex2_readme(tab, g, held_out))
+    common = next(((f"参数量：LSTM {int(g['lstm'][0]['num_params']):,}，GRU {int(g['gru'][0]['num_params']):,}。",
+                    f"Parameters: LSTM {int(g['lstm'][0]['num_params']):,}, GRU {int(g['gru'][0]['num_params']):,}.")
+                   for g in [seeded(runs, "ex2/", "num_params")] if {"gru", "lstm"} <= set(g)), ("", ""))
+    head = intro(("每种模型一行", "one row per model"))
+    return cell_text((head[0] + common[0], f"{head[1]} {common[1]}".strip()), sections), readme
+
+
+def ex2_readme(tab, g, held_out):
+    at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
+    lines = [f"#### Exercise 2, GRU against LSTM ({TAB_NAMES.get(tab, tab)})", "",
+             f"| model | parameters | seeds | final training perplexity | {'test perplexity' if held_out == 'test_ppl' else 'lowest validation perplexity'} (mean ± sd) "
+             f"| {'checkpoint chosen' if at == 'chosen_epoch' else 'epoch of the lowest point'} "
+             "| final validation perplexity | tokens/s | wall time |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for k in ("lstm", "gru"):
+        rs = g[k]
+        lines.append(
+            f"| {k.upper()} | {int(rs[0].get('num_params', 0)):,} | {len(rs)} | "
+            f"{study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | {ms(values(rs, held_out))[1]} | "
+            f"{', '.join(str(int(r[at])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
+            f"{ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ ex3
+
+def corpus_name(key):
+    if key == "10k":
+        return ("书中的 10,000 个字符", "the book's 10,000 characters")
+    n = int(key)
+    return (f"{n} 本书", f"{n} book" + ("s" if n > 1 else ""))
+
+
+def ex3_old(rs):
+    """One bullet on the old design's single-seed runs, labelled as such."""
+    old = sorted((r for r in rs if re.fullmatch(r"ex3/[^/]+", r["key"]) and "tokens" in r
+                  and r.get("num_books", 0) >= 2), key=lambda r: r["tokens"])
+    if len(old) < 2:
+        return []
+    ppl = [r["best_valid_ppl"] for r in old]
+    follows = all(a > b for a, b in zip(ppl, ppl[1:]))
+    toks = "、".join(f"{r['tokens']:,}" for r in old)
+    toks_en = ", ".join(f"{r['tokens']:,}" for r in old)
+    ranks = "，".join(f"{r['num_books']} 本书 {r['best_valid_ppl']:.2f}" for r in old)
+    ranks_en = ", ".join(f"{r['num_books']} books {r['best_valid_ppl']:.2f}" for r in old)
+    return [(
+        f"**旧设计的结果（只作参考，不是答案）：** 每种语料 1 个种子，轮数取整，在同一段留出文本上挑选并报告。"
+        f"按实际见到的词元数（{toks}）排列，最低验证困惑度是 {ranks}；"
+        + ("名次与词元数的多少一一对应，所以旧的“几本书最好”是取整造成的假象。" if follows
+           else "只有 1 个种子，这些差别无法与随机波动区分。"),
+        f"**Old design (for reference, not an answer):** one seed per corpus, epochs rounded, chosen and reported on the "
+        f"same held-out text. Ordered by the tokens each run actually saw ({toks_en}), the lowest validation "
+        f"perplexities are {ranks_en}; "
+        + ("the ranking follows the token counts exactly, so the old \"best number of books\" is an artifact of the "
+           "rounding." if follows else "with one seed these differences cannot be told from noise."))]
+
+
+def ex3_sections(runs):
+    sections, readme = [], []
+    for tab in frameworks.NAMES:
+        rs = [r for r in runs if r.get("tab") == tab]
+        g = seeded(rs, "ex3/", "test_ppl")
+        if not g:
+            bullets = [("新设计（每次运行恰好相同的词元预算、每种语料 3 个种子、验证集/测试集划分）尚未在这个框架下测量，这里没有可以引用的结论。",
+                        "The new design (exactly the same token budget for every run, 3 seeds per corpus, a "
+                        "validation/test split) has not been measured under this framework yet: there is no "
+                        "conclusion to quote here.")] + ex3_old(rs)
+            sections.append((tab, bullets, None))
+            continue
+        order = sorted(g, key=lambda k: (k != "10k", int(k) if k != "10k" else 0))
+        test_ppl = {k: values(g[k], "test_ppl") for k in order}
+        all_runs = [r for k in order for r in g[k]]
+        n = min(len(v) for v in test_ppl.values())
+        bullets = [(
+            f"**条件：** {len(order)} 种语料，每种至少 {n} 个种子，每次恰好 {all_runs[0]['budget_tokens']:,} 个训练词元；"
+            f"在《时间机器》留出部分的前一半（验证集）上挑选检查点，在后一半（测试集）上报告；设备：{device_of(all_runs)}。",
+            f"**Conditions:** {len(order)} corpora, at least {seeds(n)} each, exactly {all_runs[0]['budget_tokens']:,} "
+            f"training tokens per run; checkpoints chosen on the first half of *The Time Machine*'s held-out tail "
+            f"(validation), reported on the second half (test); device: {device_of(all_runs)}.")]
+        ranked = sorted(order, key=lambda k: study.mean_sd(test_ppl[k])[0])
+        best, second = ranked[0], ranked[1] if len(ranked) > 1 else None
+        z, e = ms(test_ppl[best])
+        line = (f"**最低的测试困惑度：** {corpus_name(best)[0]}，{z}。", f"**Lowest test perplexity:** {corpus_name(best)[1]}, {e}.")
+        if second:
+            w = test(test_ppl[best], test_ppl[second])
+            z2, e2 = ms(test_ppl[second])
+            line = (line[0] + f"第二名是{corpus_name(second)[0]}，{z2}；{wtxt(w)[0]}，"
+                    + ("所以可以说它最低。" if w and w["p"] < ALPHA else "所以不能说哪一种语料最好。"),
+                    line[1] + f" Runner-up: {corpus_name(second)[1]}, {e2}; {wtxt(w)[1]}, "
+                    + ("so it is the lowest." if w and w["p"] < ALPHA else "so no single corpus can be called best."))
+        bullets.append(line)
+        for a, b in [("1", "10k"), (order[-1], "1")]:
+            if a in test_ppl and b in test_ppl and a != b:
+                w = test(test_ppl[a], test_ppl[b])
+                za, ea = ms(test_ppl[a])
+                zb, eb = ms(test_ppl[b])
+                wt = tested(w, ("前者", "the former"))
+                bullets.append((f"**{corpus_name(a)[0]}对{corpus_name(b)[0]}：** {za} 对 {zb}；{wt[0]}。",
+                                f"**{corpus_name(a)[1]} against {corpus_name(b)[1]}:** {ea} vs {eb}; {wt[1]}."))
+        big = order[-1]
+        tails = sorted(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", g[big]))))
+        if "1" in g and big != "1" and tails:
+            parts = []
+            for book in tails:
+                w = test(values(g[big], f"heldout_ppl.{book}"), values(g["1"], f"heldout_ppl.{book}"))
+                mb, m1 = (study.mean_sd(values(x, f"heldout_ppl.{book}"))[0] for x in (g[big], g["1"]))
+                v = verdict(w, ("前者", "the former")) if w else ("未检验", "not tested")
+                parts.append((f"{BOOKS.get(book, (book, book))[0]} {mb:.2f} 对 {m1:.2f}（{v[0]}）",
+                              f"{BOOKS.get(book, (book, book))[1]} {mb:.2f} vs {m1:.2f} ({v[1]})"))
+            z, e = join(parts, ("，", ", "))
+            bullets.append((f"**其他小说的留出文本**（{corpus_name(big)[0]}对只用《时间机器》的模型，种子均值）：{z}。",
+                            f"**Other novels' held-out text** ({corpus_name(big)[1]} against the model trained on "
+                            f"*The Time Machine* alone, means over seeds): {e}."))
+        if "10k" in g:
+            tr = study.mean_sd(values(g["10k"], "final_train_ppl"))[0]
+            te = study.mean_sd(test_ppl["10k"])[0]
+            bullets.append((f"**书中的 10,000 个字符：** 最终训练困惑度 {tr:.2f}，测试困惑度 {te:.2f}"
+                            + ("（训练困惑度远低于测试困惑度：记忆）。" if tr < te / 2 else "。"),
+                            f"**The book's 10,000 characters:** final training perplexity {tr:.2f}, test perplexity {te:.2f}"
+                            + (" (training far below test: memorization)." if tr < te / 2 else ".")))
+        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in g[big])
+        if last == len(g[big]):
+            why = ("：验证困惑度在预算用完时还在下降，限制它的是预算。",
+                   ": validation perplexity was still falling when the budget ran out, so the budget limits it.")
+        elif last:
+            why = ("：种子之间不一致，预算可能是限制之一。", ": the seeds disagree; the budget may be one of the limits.")
+        else:
+            why = ("：限制它的不是预算。", ": the budget is not what limits it.")
+        bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点{why[0]}",
+                        f"**Budget:** {last} of the {seeds(len(g[big]))} of {corpus_name(big)[1]} chose the last "
+                        f"checkpoint{why[1]}"))
+        sections.append((tab, bullets, None))
+        readme.append(ex3_readme(tab, g, order))
+    return cell_text(intro(("每种语料一行", "one row per corpus")), sections), readme
+
+
+def ex3_readme(tab, g, order):
+    tails = sorted(set().union(*(r.get("heldout_ppl", {}) for k in order for r in g[k])))
+    lines = [f"#### Exercise 3, more books ({TAB_NAMES.get(tab, tab)})", "",
+             "| corpus | training characters | passes | seeds | test perplexity | "
+             + " | ".join(f"{BOOKS.get(b, (b, b))[1]} tail" for b in tails) + " |",
+             "| --- | --- | --- | --- | --- | " + " | ".join("---" for _ in tails) + " |"]
+    for k in order:
+        rs = g[k]
+        cells = [ms(values(rs, f"heldout_ppl.{b}"))[1] if all(b in r.get("heldout_ppl", {}) for r in rs) else "–"
+                 for b in tails]
+        lines.append(f"| {corpus_name(k)[1]} | {int(rs[0]['train_chars']):,} | {rs[0]['passes']:.2f} | {len(rs)} | "
+                     f"{ms(values(rs, 'test_ppl'))[1]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ ex4
+
+AUTHORS = [("ppl_austen", ("奥斯汀", "Austen")), ("ppl_doyle", ("道尔", "Doyle")),
+           ("ppl_wells", ("威尔斯五本书的留出文本", "Wells's five held-out tails")),
+           ("ppl_time_machine", ("《时间机器》留出部分的后一半（测试集）", "The second half (test) of *The Time Machine*'s tail"))]
+MODELS = {"wells": ("只用威尔斯的模型 A", "the Wells-only model A"),
+          "mixed": ("混合模型 B", "the mixed model B"),
+          "wells-once": ("对照模型 C（威尔斯只看一遍）", "the control model C (Wells seen once)")}
+
+
+def ex4_old(rs):
+    old = {r["key"].split("/")[1]: r for r in rs if re.fullmatch(r"ex4/[^/]+", r["key"])}
+    if not {"wells", "mixed"} <= set(old):
+        return []
+    parts = [(f"{name[0]} {old['wells'][k]:.2f} → {old['mixed'][k]:.2f}", f"{name[1]} {old['wells'][k]:.2f} → {old['mixed'][k]:.2f}")
+             for k, name in AUTHORS[:3] if k in old["wells"] and k in old["mixed"]]
+    z, e = join(parts, ("，", ", "))
+    return [(f"**旧设计的结果（只作参考，不是答案）：** 每个模型 1 个种子，从只用威尔斯到混合：{z}。"
+             "只有 1 个种子，无法判断这些变化是否超出随机波动。",
+             f"**Old design (for reference, not an answer):** one seed per model, from Wells only to mixed: {e}. "
+             "With one seed there is no telling whether these changes exceed the noise between seeds.")]
+
+
+def ex4_sections(runs):
+    sections, readme, signs = [], [], {}
+    for tab in frameworks.NAMES:
+        rs = [r for r in runs if r.get("tab") == tab]
+        g = seeded(rs, "ex4/", "ppl_wells")
+        if not {"wells", "mixed"} <= set(g):
+            bullets = [("新设计（每个模型 3 个种子、恰好相同的词元预算、对照模型 C、在验证集上挑选检查点）尚未在这个框架下测量，这里没有可以引用的结论。",
+                        "The new design (3 seeds per model, exactly the same token budget, the control model C, "
+                        "checkpoints chosen on validation) has not been measured under this framework yet: there is "
+                        "no conclusion to quote here.")] + ex4_old(rs)
+            sections.append((tab, bullets, None))
+            continue
+        every = [r for k in g for r in g[k]]
+        n = min(len(v) for v in g.values())
+        bullets = [(f"**条件：** {len(g)} 个模型，每个至少 {n} 个种子，模型 A 和 B 各 {g['wells'][0]['budget_tokens']:,} 个训练词元；设备：{device_of(every)}。"
+                    "下面是混合模型 B 减只用威尔斯的模型 A 的困惑度之差（种子均值）。",
+                    f"**Conditions:** {len(g)} models, at least {seeds(n)} each, {g['wells'][0]['budget_tokens']:,} training "
+                    f"tokens for models A and B; device: {device_of(every)}. Below: perplexity of the mixed model B "
+                    f"minus the Wells-only model A (means over seeds).")]
+        for key, name in AUTHORS:
+            a, b = values(g["mixed"], key), values(g["wells"], key)
+            w = test(a, b)
+            signs.setdefault(key, {})[tab] = (w["diff"] > 0, w["p"] < ALPHA) if w else None
+            za, ea = ms(a)
+            zb, eb = ms(b)
+            wt = tested(w, ("B", "B"))
+            bullets.append((f"**{name[0]}：** A {zb}，B {za}；{wt[0]}。",
+                            f"**{name[1]}:** A {eb}, B {ea}; {wt[1]}."))
+        if "wells-once" in g:
+            a, c = values(g["mixed"], "ppl_wells"), values(g["wells-once"], "ppl_wells")
+            w = test(a, c)
+            zc, ec = ms(c)
+            wt = tested(w, ("B", "B"))
+            if w is None:
+                why = ("", "")
+            elif w["p"] >= ALPHA:
+                why = ("这与“B 在威尔斯上的代价来自少看一遍”相符；这些种子看不出加入其他作者另有代价。",
+                       "This fits \"B's cost on Wells comes from seeing Wells once\"; these seeds show no further "
+                       "cost of adding other authors.")
+            elif w["diff"] > 0:
+                why = ("除了少看一遍，加入其他作者本身也有代价。", "Beyond seeing Wells once, adding other authors costs something of its own.")
+            else:
+                why = ("在看到同样多的威尔斯文本时，加入其他作者反而有帮助。",
+                       "At the same amount of Wells text seen, adding other authors helps.")
+            bullets.append((f"**对照：** 模型 C 在威尔斯上 {zc}；B 减 C：{wt[0]}。{why[0]}",
+                            f"**Control:** model C on Wells {ec}; B minus C: {wt[1]}. {why[1]}".rstrip()))
+        sections.append((tab, bullets, None))
+        readme.append(ex4_readme(tab, g))
+    both = [k for k, s in signs.items() if len(s) == 2 and all(s.values())]
+    if both:
+        agree = [k for k in both if len({s[0] for s in signs[k].values()}) == 1]
+        names = dict(AUTHORS)
+        z = "、".join(names[k][0] for k in agree) or "没有"
+        e = ", ".join(names[k][1] for k in agree) or "none"
+        sections.append(("frameworks", [(f"两个框架的差值方向一致的是：{z}；其余方向相反。",
+                                          f"The two frameworks agree in the sign of the difference on: {e}; "
+                                          f"they disagree on the rest.")], None))
+    return cell_text(intro(("每个模型一行", "one row per model")), sections), readme
+
+
+def ex4_readme(tab, g):
+    lines = [f"#### Exercise 4, mixing authors ({TAB_NAMES.get(tab, tab)})", "",
+             "| model | seeds | " + " | ".join(k for k, _ in AUTHORS) + " |",
+             "| --- | --- | " + " | ".join("---" for _ in AUTHORS) + " |"]
+    for name, rs in g.items():
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(ms(values(rs, k))[1] for k, _ in AUTHORS) + " |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ driver
+
+BUILDERS = {"04": depth_sections, "ex2": ex2_sections, "ex3": ex3_sections, "ex4": ex4_sections}
+
+
+def render(runs):
+    """``({notebook: (zh, en)}, README text)`` for the recorded ``runs``."""
+    runs = full_runs(runs)
+    cells, tables = {}, []
+    for name, build in BUILDERS.items():
+        cells[name], readme = build(runs)
+        tables += readme
+    text = ("Generated by `python tools/answers.py` from `results/full-mode.json`: the long tables behind the "
+            "measured-answer cells of notebooks 04, ex2, ex3 and ex4 (mean ± sample sd over seeds).\n\n"
+            + ("\n\n".join(tables) if tables else "No runs of the current designs are recorded yet."))
+    return cells, text
+
+
+def measured_cells(nb, path):
+    """The notebook's (zh, en) cells tagged ``measured``; exactly one of each."""
+    found = {}
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "markdown" and "measured" in tags:
+            for lang in ("zh", "en"):
+                if f"lang-{lang}" in tags:
+                    if lang in found:
+                        raise SystemExit(f"{path}: more than one lang-{lang} cell tagged 'measured'")
+                    found[lang] = cell
+    if set(found) != {"zh", "en"}:
+        raise SystemExit(f"{path}: needs one lang-zh and one lang-en markdown cell tagged 'measured'")
+    return found["zh"], found["en"]
+
+
+def stale(runs, root=ROOT):
+    """The files whose generated parts differ from what ``runs`` give."""
+    import nbformat
+    from tools.markers import markers
+    cells, text = render(runs)
+    out = []
+    for name, (zh, en) in cells.items():
+        path = root / NOTEBOOKS[name]
+        nb = nbformat.read(str(path), as_version=4)
+        czh, cen = measured_cells(nb, path)
+        if (czh.source, cen.source) != (zh, en):
+            out.append(NOTEBOOKS[name])
+    start, end = markers("answers")
+    readme = (root / "README.md").read_text()
+    if f"{start}\n{text.strip()}\n{end}" not in readme:
+        out.append("README.md")
+    return out
+
+
+def write(runs, root=ROOT):
+    import nbformat
+    cells, text = render(runs)
+    for name, (zh, en) in cells.items():
+        path = root / NOTEBOOKS[name]
+        nb = nbformat.read(str(path), as_version=4)
+        czh, cen = measured_cells(nb, path)
+        if (czh.source, cen.source) != (zh, en):
+            czh.source, cen.source = zh, en
+            nbformat.write(nb, str(path))
+    replace_between(root / "README.md", "answers", text)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", default=str(results.FULL_MODE))
+    p.add_argument("--check", action="store_true", help="exit 1 if a generated part is stale")
+    p.add_argument("--print", dest="show", choices=sorted(BUILDERS), help="print one notebook's cells")
+    a = p.parse_args(argv)
+    runs = results.load(a.results)
+    if not runs:
+        p.error(f"{a.results}: no recorded runs (record them with D2L_RESULTS=... first)")
+    if a.show:
+        print("\n\n".join(render(runs)[0][a.show]))
+    elif a.check:
+        bad = stale(runs)
+        if bad:
+            sys.exit("stale, run `python tools/answers.py`: " + ", ".join(bad))
+    else:
+        write(runs)
+
+
+if __name__ == "__main__":
+    main()
