@@ -85,9 +85,12 @@ def recorded_values(prefix, runs=None):
         values += leaves.values()
         if "wall_time_s" in leaves:
             values.append(leaves["wall_time_s"] / 60)
-        group = (r["tab"], re.sub(r"/seed\d+$", "", r["key"]))
+        # seeds of one configuration form a group; an old single-run key of the
+        # same name (e.g. ex4/wells before ex4/wells/seed0) is a group of its own
+        seeded = re.search(r"/seed\d+$", r["key"]) is not None
+        group = (r["tab"], re.sub(r"/seed\d+$", "", r["key"]), seeded)
         groups.setdefault(group, []).append(leaves)
-    for (tab, _), members in groups.items():
+    for (tab, *_), members in groups.items():
         for field in set().union(*members):
             xs = [m[field] for m in members if field in m]
             m, sd = study.mean_sd(xs)
