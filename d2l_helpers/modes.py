@@ -145,12 +145,13 @@ def _budgets(full, class_, quick):
 # recorded results were made with; class mode is sized to about 5 minutes per
 # notebook and tab on a 2-core CPU (tests/test_modes.py checks the estimate).
 BUDGETS = {
-    # exercise 2: LSTM and GRU, 500 epochs on the chapter's text; class mode
-    # keeps 2 seeds (Welch's test needs 2) and 150 epochs, past the recorded
-    # PyTorch minimum of validation perplexity (epoch 50-150)
-    "ex2": _budgets(Budget(seeds=(0, 1, 2)),
-                    Budget(seeds=(0, 1), epoch_fraction=0.3),
-                    Budget(seeds=(0,))),
+    # exercise 2: LSTM and GRU on the chapter's text, the book's 500 epochs of 8
+    # minibatches as 20 checkpoints of 25 epochs' worth; class mode keeps 2 seeds
+    # (Welch's test needs 2) and 150 epochs' worth, past the recorded PyTorch
+    # minimum of validation perplexity (epoch 50-150)
+    "ex2": _budgets(Budget(seeds=(0, 1, 2), checkpoints=20, batches_per_checkpoint=200),
+                    Budget(seeds=(0, 1), checkpoints=20, batches_per_checkpoint=60),
+                    Budget(seeds=(0,), checkpoints=2, batches_per_checkpoint=3)),
     # exercise 3: six corpora, the same tokens per run for each
     "ex3": _budgets(Budget(seeds=(0, 1, 2), checkpoints=10, batches_per_checkpoint=107),
                     Budget(seeds=(0, 1), checkpoints=10, batches_per_checkpoint=18),

@@ -77,11 +77,10 @@ def runs(notebook, mode):
         return [(epochs, 0, recorded_speed("ex1/scratch")),
                 (epochs, 0, recorded_speed("ex1/concise"))]
     b = m.budget(notebook)
-    if notebook == "ex2":
-        epochs = b.mode.epochs(500) * TOKENS_PER_EPOCH
-        return [(epochs, 0, recorded_speed(f"ex2/{kind}"))
-                for _ in b.seeds for kind in ("lstm", "gru")]
     per_run = b.tokens_per_run(BATCH, STEPS)
+    if notebook == "ex2":  # validation after every checkpoint, the test half once
+        return [(per_run, TM_VALID * (1 + b.checkpoints), recorded_speed(f"ex2/{kind}"))
+                for _ in b.seeds for kind in ("lstm", "gru")]
     if notebook == "ex3":  # six corpora, the same tokens each
         return [(per_run, TM_VALID + WELLS_TAILS, recorded_speed("ex3/"))
                 for _ in b.seeds for _ in range(6)]
@@ -142,22 +141,25 @@ def test_full_and_quick_budgets_are_the_recorded_ones():
         assert full[nb].tokens_per_run() == 1_198_400
         assert (quick[nb].checkpoints, quick[nb].batches_per_checkpoint,
                 quick[nb].seeds) == (2, 3, (0,))
-    assert full["ex2"].seeds == (0, 1, 2) and full["ex2"].epoch_fraction is None
-    assert quick["ex2"].seeds == (0,) and quick["ex2"].epoch_fraction is None
+    # exercise 2: the book's 500 epochs of 8 minibatches, in 20 checkpoints
+    assert (full["ex2"].checkpoints, full["ex2"].batches_per_checkpoint,
+            full["ex2"].seeds) == (20, 200, (0, 1, 2))
+    assert full["ex2"].tokens_per_run() == 500 * TOKENS_PER_EPOCH
+    assert (quick["ex2"].checkpoints, quick["ex2"].batches_per_checkpoint,
+            quick["ex2"].seeds) == (2, 3, (0,))
     assert study.FULL == dict(checkpoints=10, batches_per_checkpoint=18, seeds=(0, 1, 2),
                               depths=(1, 2, 3, 4), wide=True)
     assert study.QUICK == dict(checkpoints=2, batches_per_checkpoint=3, seeds=(0,),
                                depths=(1, 2), wide=False)
-    assert modes.FULL.budget("ex2").mode.epochs(500) == 500
-    assert modes.QUICK.budget("ex2").mode.epochs(500) == 10
 
 
 def test_class_budgets(capsys):
     notices.forget()  # the banner is said once per process
     ex2 = modes.CLASS.budget("ex2")
-    assert ex2.seeds == (0, 1) and ex2.mode.epochs(500) == 150 and ex2.mode.name == "class"
-    assert "[class mode] ex2 budget: 2 seeds, 30% of the epochs; full mode: 3 seeds" \
-        in capsys.readouterr().out
+    assert ex2.seeds == (0, 1) and ex2.mode.name == "class"
+    assert ex2.tokens_per_run() == 150 * TOKENS_PER_EPOCH  # 150 of the book's 500 epochs
+    assert ("[class mode] ex2 budget: 2 seeds, 1,344,000 training tokens per run "
+            "(20 x 60 minibatches); full mode: 3 seeds") in capsys.readouterr().out
     for nb in ("ex3", "ex4"):  # fewer tokens per run, never a cut corpus
         b = modes.CLASS.budget(nb)
         assert len(b.seeds) >= 2 and b.checkpoints % 2 == 0

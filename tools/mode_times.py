@@ -53,6 +53,7 @@ MODE_NAMES = {  # (zh, en), with the D2L_QUICK setting outside full mode
 }
 NOT_MEASURED = ("尚未测量", "not measured yet")
 CHAPTER_EPOCHS = 500  # the book's epochs for the chapter and exercises 1-2
+CHAPTER_BATCHES = 8    # minibatches per epoch of the chapter's 10,000 characters (32 x 35)
 BOOK_CHARS = 10_000   # the book's training text, in characters
 WELLS_TRAIN_CHARS = 1_202_590  # the five Wells novels' training parts (first 90%)
 
@@ -204,12 +205,13 @@ def class_note(stem, results_dir=RESULTS):
     b, full = modes.BUDGETS[nb]["class"], modes.BUDGETS[nb]["full"]
     n, nf = len(b.seeds), len(full.seeds)
     if nb == "ex2":
-        e = _epochs(b.epoch_fraction)
-        return (f"课堂模式：每个模型 {n} 个种子（完整模式 {nf} 个），训练 {CHAPTER_EPOCHS} 轮中的 {e} 轮；"
+        e = round(b.checkpoints * b.batches_per_checkpoint / CHAPTER_BATCHES)
+        ef = round(full.checkpoints * full.batches_per_checkpoint / CHAPTER_BATCHES)
+        return (f"课堂模式：每个模型 {n} 个种子（完整模式 {nf} 个），训练 {e} 轮的小批量（完整模式 {ef} 轮）；"
                 f"数据和模型不变，Welch t 检验照常进行，但 {n} 个种子只能分辨很大的差别。",
-                f"Class mode: {n} seeds per model (full mode: {nf}) and {e} of the "
-                f"{CHAPTER_EPOCHS} epochs; the data and models stay, Welch's test still runs, "
-                f"but {n} seeds can tell only large differences apart.")
+                f"Class mode: {n} seeds per model (full mode: {nf}) and {e} epochs' worth of "
+                f"minibatches (full mode: {ef}); the data and models stay, Welch's test still "
+                f"runs, but {n} seeds can tell only large differences apart.")
     t, tf = b.tokens_per_run(), full.tokens_per_run()
     if nb == "ex3":
         p, pf = round(t / BOOK_CHARS), round(tf / BOOK_CHARS)
