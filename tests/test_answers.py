@@ -67,7 +67,8 @@ def ex4_runs(tab="pytorch", austen=(-0.7, -0.2)):
     for model, shift in [("wells", 0.0), ("mixed", 1.0), ("wells-once", 0.5)]:
         for s in range(3):
             e = 0.03 * s
-            out.append(run(f"ex4/{model}/seed{s}", tab, budget_tokens=2_396_800,
+            out.append(run(f"ex4/{model}/seed{s}", tab, budget_tokens=2_396_800, checkpoints=10,
+                           chosen_epoch=9 if (model, s) == ("wells", 0) else 10,
                            ppl_time_machine=6.2 + 0.3 * shift + e, ppl_wells=6.3 + 0.3 * shift + e,
                            ppl_austen=7.0 + austen[0] * shift + e, ppl_doyle=6.5 + austen[1] * shift + e))
     return out
@@ -156,6 +157,9 @@ def test_ex4_control_and_framework_agreement():
     runs = ex4_runs() + ex4_runs(tab="mxnet", austen=(0.7, 0.0))
     en = text_of(answers.render(runs)[0], "ex4")
     assert "**Control:** model C" in en and "B minus C" in en
+    assert "twice C's training" in en  # B trains twice C's tokens: said with every verdict
+    assert ("**Budget:** 5 of the 6 runs of models A and B chose the last checkpoint: some models "
+            "were still improving") in en
     assert "agree in the sign of the difference on: Doyle, Wells's five held-out tails" in en
     assert "Austen" not in re.search(r"agree in the sign.*", en).group(0)
 

@@ -588,19 +588,38 @@ def ex4_sections(runs):
             w = test(a, c)
             zc, ec = ms(c)
             wt = tested(w, ("B", "B"))
+            # B and C see the same Wells text; B also trains on as many tokens of Austen
+            # and Doyle, so B trains twice C's tokens: the control cannot separate
+            # "other authors" from "more training steps"
             if w is None:
                 why = ("", "")
             elif w["p"] >= ALPHA:
-                why = ("这与“B 在威尔斯上的代价来自少看一遍”相符；这些种子看不出加入其他作者另有代价。",
+                why = ("这与“B 在威尔斯上的代价来自少看一遍”相符；这些种子看不出加入其他作者另有代价（B 的训练量还是 C 的两倍）。",
                        "This fits \"B's cost on Wells comes from seeing Wells once\"; these seeds show no further "
-                       "cost of adding other authors.")
+                       "cost of adding other authors (and B trained twice C's tokens).")
             elif w["diff"] > 0:
-                why = ("除了少看一遍，加入其他作者本身也有代价。", "Beyond seeing Wells once, adding other authors costs something of its own.")
+                why = ("即使训练量是 C 的两倍，加入其他作者本身也有代价。",
+                       "Even with twice C's training, adding other authors costs something of its own.")
             else:
-                why = ("在看到同样多的威尔斯文本时，加入其他作者反而有帮助。",
-                       "At the same amount of Wells text seen, adding other authors helps.")
+                why = ("B 和 C 看到的威尔斯文本一样多，但 B 的训练量是 C 的两倍（另一半是奥斯汀和道尔）：在其他作者上多训练，对威尔斯也有帮助；"
+                       "这个对照分不开“其他作者”和“更多训练步数”。",
+                       "B and C saw the same Wells text, but B trained twice C's tokens (the other half Austen and "
+                       "Doyle): more training on other authors helped on Wells too; this control cannot tell \"other "
+                       "authors\" apart from \"more training steps\".")
             bullets.append((f"**对照：** 模型 C 在威尔斯上 {zc}；B 减 C：{wt[0]}。{why[0]}",
                             f"**Control:** model C on Wells {ec}; B minus C: {wt[1]}. {why[1]}".rstrip()))
+        ab = g["wells"] + g["mixed"]
+        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in ab)
+        if last:
+            why = (("：验证困惑度在预算用完时还在下降，上面的差别只对这个预算成立。",
+                    ": validation perplexity was still falling when the budget ran out, so the differences above "
+                    "hold for this budget only.") if last == len(ab) else
+                   ("：有的模型在预算用完时还在进步，上面的差别只对这个预算成立。",
+                    ": some models were still improving when the budget ran out, so the differences above hold "
+                    "for this budget only."))
+            bullets.append((f"**预算：** 模型 A 和 B 的 {len(ab)} 次运行中有 {last} 次选中了最后一个检查点{why[0]}",
+                            f"**Budget:** {last} of the {len(ab)} runs of models A and B chose the last "
+                            f"checkpoint{why[1]}"))
         sections.append((tab, bullets, None))
         readme.append(ex4_readme(tab, g))
     both = [k for k, s in signs.items() if len(s) == 2 and all(s.values())]
