@@ -17,9 +17,15 @@ train 2.7x slower in total than with one thread each.  So:
   running; ``training.fit`` calls :meth:`TrainingShare.rebalance` before
   every epoch, PyTorch's training loop calls :func:`check` (at most every
   half second), and PyTorch gets ``usable // trainings`` threads;
-* MXNet fixes its OpenMP pool when it is imported, so it gets the share of
-  that moment (``MXNET_OMP_MAX_THREADS``, set by ``import d2l_helpers``) and
-  keeps it.
+* MXNet (a CPU build) is rebalanced the same way, through what MXNet 1.9
+  allows: ``import d2l_helpers`` sets ``MXNET_ENGINE_TYPE=NaiveEngine``, so
+  every operator runs in the thread that called it (the training's), and
+  ``MXNET_OMP_MAX_THREADS`` to the usable cores, a ceiling; the count itself
+  is that thread's OpenMP setting, which MXNet's ``MXSetNumOMPThreads``
+  changes at any time (:func:`set_mxnet_omp_threads`).  Without the naive
+  engine (the user chose another, or MXNet was imported before
+  ``d2l_helpers``), operators run in MXNet's own worker threads, which no call
+  reaches: MXNet then keeps the share of the moment it was imported.
 
 ``D2L_THREADS`` overrides all this: a whole number fixes the thread count,
 ``off`` leaves both frameworks their own defaults, ``auto`` (or unset) is the
@@ -33,6 +39,7 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +49,13 @@ from .registry import Registry
 
 FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
+_OURS_ENGINE = "D2L_HELPERS_SET_MXNET_ENGINE"  # marks MXNET_ENGINE_TYPE as set by us
+_OURS_SPIN = "D2L_HELPERS_SET_GOMP_SPINCOUNT"  # marks GOMP_SPINCOUNT as set by us
+NAIVE = "NaiveEngine"
+# How long an idle OpenMP thread of MXNet's libgomp spins before it sleeps.  After
+# MXNet's count drops (another training started), libgomp's default (300,000)
+# kept the idle thread spinning at about 45% of a core; see prepare_mxnet().
+GOMP_SPIN = "10000"
 
 
 # ------------------------------------------------------------ counting CPUs
@@ -243,6 +257,10 @@ class TrainingShare:
             self.mode = "off"  # trains on a GPU: takes no share of the CPU
         self.fixed = _fixed(framework, self.mode)
         self.usable, self.why = usable_cpus()
+        # PyTorch can always change its thread count; MXNet only with the naive engine
+        self.dynamic = framework == "pytorch" or mxnet_is_dynamic()
+        if framework == "mxnet" and self.dynamic:
+            self.usable = min(self.usable, mxnet_ceiling())
         self.others = 0
         self.threads = self.fixed[0] if self.fixed else current_threads(framework)
         self._written = self._last_call = self._longest_gap = 0.0
@@ -277,11 +295,14 @@ class TrainingShare:
         entries = self.registry.live(now) if self.ok else {}
         entries.setdefault(self.name, self._entry(now))
         self.others = len(entries) - 1
-        if self.fixed or self.framework != "pytorch":
+        if self.fixed or not self.dynamic:
             return self.threads  # MXNet's pool was fixed at import
         share = fair_share(self.usable, entries, self.name)
         if share != self.threads:
-            set_torch_threads(share)
+            if self.framework == "pytorch":
+                set_torch_threads(share)
+            else:
+                set_mxnet_omp_threads(share)
             self.threads = share
         return self.threads
 
@@ -293,12 +314,15 @@ class TrainingShare:
         if self.fixed:
             return f"{head} ({self.fixed[1]})"
         mine = (f"{self.usable} cores usable ({self.why})")
-        if self.framework == "mxnet":
+        if not self.dynamic:
             return (f"{head}, its share when MXNet was imported: {mine}; MXNet keeps "
-                    f"this count (set D2L_THREADS to choose another before import)")
+                    f"this count (its engine is not {NAIVE}: {_engine_reason()}; set "
+                    f"D2L_THREADS to choose another count before import)")
         n = self.others + 1
+        engine = f" (MXNet's {NAIVE}: operators run in this thread)" \
+            if self.framework == "mxnet" else ""
         return (f"{head}: {mine}, {n} training{'s' if n > 1 else ''} running on "
-                f"this machine, re-checked as it trains (D2L_THREADS=n fixes it)")
+                f"this machine, re-checked as it trains{engine} (D2L_THREADS=n fixes it)")
 
     def leave(self):
         if self in _active:
@@ -342,7 +366,69 @@ def current_threads(framework):
     if framework == "pytorch":
         torch = sys.modules.get("torch")
         return torch.get_num_threads() if torch is not None else usable_cpus()[0]
+    if mxnet_is_dynamic() and _mxnet_omp.get(threading.get_ident()):
+        return _mxnet_omp[threading.get_ident()]
     return mxnet_threads()
+
+
+# ------------------------------------------------------------ MXNet at run time
+
+_mxnet_omp = {}  # thread id -> the OpenMP threads set for it by set_mxnet_omp_threads
+
+
+def mxnet_is_dynamic():
+    """True when MXNet runs every operator in the calling thread (the naive
+    engine, set by ``import d2l_helpers``), so :func:`set_mxnet_omp_threads`
+    changes how many threads it computes with."""
+    return (os.environ.get("MXNET_ENGINE_TYPE") == NAIVE
+            and os.environ.get(_OURS_ENGINE) == NAIVE
+            and _mxnet_env_is_ours())
+
+
+def _mxnet_env_is_ours():
+    ours = os.environ.get(_OURS)
+    return bool(ours) and os.environ.get("MXNET_OMP_MAX_THREADS") == ours
+
+
+def mxnet_ceiling():
+    """The most threads MXNet can use in this process (fixed at its import)."""
+    value = os.environ.get("MXNET_OMP_MAX_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else mxnet_threads()
+
+
+def set_mxnet_omp_threads(n):
+    """Make MXNet compute with ``n`` threads (at most :func:`mxnet_ceiling`) in
+    the calling thread: MXNet 1.9's ``MXSetNumOMPThreads``, which sets that
+    thread's OpenMP thread count.  Has an effect only with the naive engine
+    (:func:`mxnet_is_dynamic`), where operators run in the calling thread."""
+    mx = sys.modules.get("mxnet")
+    if mx is None:
+        return
+    import ctypes
+    mx.base.check_call(mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(int(n))))
+    _mxnet_omp[threading.get_ident()] = int(n)
+
+
+def _mxnet_cuda_build():
+    """True if a CUDA build of MXNet (``mxnet-cu112``, ...) is installed: the
+    naive engine would make its GPU work synchronous, so it is left alone."""
+    from importlib import metadata
+    try:
+        return any((d.metadata["Name"] or "").lower().startswith("mxnet-cu")
+                   for d in metadata.distributions())
+    except Exception:  # a broken distribution's metadata: assume nothing
+        return False
+
+
+def _engine_reason():
+    if "MXNET_ENGINE_TYPE" in os.environ and os.environ.get(_OURS_ENGINE) != \
+            os.environ["MXNET_ENGINE_TYPE"]:
+        return f"MXNET_ENGINE_TYPE={os.environ['MXNET_ENGINE_TYPE']} was set by the user"
+    if requested() != "auto":
+        return f"D2L_THREADS={os.environ.get('D2L_THREADS')}"
+    if _mxnet_cuda_build():
+        return "a CUDA build of MXNet is installed"
+    return "MXNet was imported before d2l_helpers"
 
 
 # ------------------------------------------------------------ at import
@@ -382,7 +468,19 @@ def set_mxnet_threads(notice=True):
         return mxnet_threads()
     threads = mode if isinstance(mode, int) else _initial_share()
     if "mxnet" not in sys.modules:
-        os.environ["MXNET_OMP_MAX_THREADS"] = os.environ[_OURS] = str(threads)
+        engine = os.environ.get("MXNET_ENGINE_TYPE")
+        users_engine = engine is not None and os.environ.get(_OURS_ENGINE) != engine
+        if mode == "auto" and not users_engine and not _mxnet_cuda_build():
+            # operators in the calling thread, up to all usable cores; the share
+            # itself is set in that thread (configure, TrainingShare.rebalance)
+            os.environ["MXNET_ENGINE_TYPE"] = os.environ[_OURS_ENGINE] = NAIVE
+            os.environ["MXNET_OMP_MAX_THREADS"] = os.environ[_OURS] = str(usable_cpus()[0])
+        else:
+            if engine is not None and not users_engine:  # inherited from our parent
+                del os.environ["MXNET_ENGINE_TYPE"], os.environ[_OURS_ENGINE]
+            os.environ["MXNET_OMP_MAX_THREADS"] = os.environ[_OURS] = str(threads)
+        return threads
+    if mxnet_is_dynamic():  # MXNet read our settings: the count is set per thread
         return threads
     now = mxnet_threads()  # too late: MXNet has chosen already
     if notice and now != threads:
@@ -390,6 +488,27 @@ def set_mxnet_threads(notice=True):
                     f"computes with {now} CPU threads instead of {threads}; import "
                     f"d2l_helpers first, or set MXNET_OMP_MAX_THREADS={threads}")
     return now
+
+
+def prepare_mxnet():
+    """Before ``import mxnet``, in a process that trains with MXNet (the MXNet
+    tab, ``d2l_helpers.mxnet``): with the naive engine, idle OpenMP threads
+    spin only briefly (``GOMP_SPINCOUNT``), unless the user set
+    ``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``.  Not done for PyTorch, which
+    has its own copy of libgomp and its own thread pool."""
+    if ("mxnet" in sys.modules or not mxnet_is_dynamic()
+            or "OMP_WAIT_POLICY" in os.environ):
+        return
+    spin = os.environ.get("GOMP_SPINCOUNT")
+    if spin is None or spin == os.environ.get(_OURS_SPIN):
+        os.environ["GOMP_SPINCOUNT"] = os.environ[_OURS_SPIN] = GOMP_SPIN
+
+
+def mxnet_imported(threads):
+    """Called by ``d2l_helpers.mxnet`` once MXNet is imported: with the naive
+    engine, this (the importing) thread computes with ``threads``."""
+    if mxnet_is_dynamic():
+        set_mxnet_omp_threads(threads)
 
 
 def configure(framework):
@@ -401,7 +520,9 @@ def configure(framework):
     keep_freed_memory_for_reuse()
     mode = requested()
     if framework == "mxnet":
-        return set_mxnet_threads()
+        threads = set_mxnet_threads()
+        prepare_mxnet()
+        return threads  # d2l_helpers.mxnet then calls mxnet_imported()
     if mode == "off" or _user_env("pytorch"):
         return current_threads("pytorch")
     set_torch_threads(mode if isinstance(mode, int) else _initial_share())
@@ -446,6 +567,7 @@ def env(threads=None):
     so that another program (the book's loop in ``tools/bench.py``) can run
     with the same settings.  ``threads`` defaults to this process's share."""
     n = str(threads or _initial_share())
-    return {"OMP_NUM_THREADS": n, "MXNET_OMP_MAX_THREADS": n,
+    naive = {} if _mxnet_cuda_build() else {"MXNET_ENGINE_TYPE": NAIVE}
+    return {"OMP_NUM_THREADS": n, "MXNET_OMP_MAX_THREADS": n, **naive,
             "MALLOC_MMAP_THRESHOLD_": str(MALLOC_MMAP_MAX),
             "MALLOC_TRIM_THRESHOLD_": str(2 * MALLOC_MMAP_MAX)}

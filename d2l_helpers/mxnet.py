@@ -34,6 +34,7 @@ except (ImportError, AttributeError, OSError) as e:  # numpy >= 1.24 -> Attribut
     raise frameworks.unavailable_error("mxnet", e) from e
 
 npx.set_np()
+cpu.mxnet_imported(CPU_THREADS)  # the naive engine: this thread's share of the cores
 
 FRAMEWORK = "mxnet"  # the tab's name
 CLIP_THETA = 1       # the book clips gradients to norm 1

@@ -14,7 +14,7 @@ each, are listed in :mod:`d2l_helpers.frameworks`.
 import os
 import re
 
-from . import config, frameworks, modes
+from . import config, cpu, frameworks, modes
 
 _MARKER = re.compile(r"^\s*#\s*@tab\s+(.*?)\s*$")
 
@@ -78,6 +78,8 @@ def load_ipython_extension(ip):
     tab = config.active_tab()  # an unknown D2L_TAB fails here, loudly
     frameworks.require(tab)
     mode = modes.current()     # so does an unknown D2L_QUICK
+    if tab == "mxnet":         # before the notebook's `import mxnet`
+        cpu.prepare_mxnet()
     if transform_cell not in ip.input_transformers_post:
         ip.input_transformers_post.append(transform_cell)
 

@@ -23,7 +23,9 @@ def _fresh_python(code, **env):
     """Run ``code`` in a new interpreter (these settings act at import time)."""
     full = {k: v for k, v in os.environ.items()
             if k not in ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "D2L_THREADS",
-                         "MALLOC_MMAP_THRESHOLD_", cpu._OURS)}
+                         "MALLOC_MMAP_THRESHOLD_", cpu._OURS, "MXNET_ENGINE_TYPE",
+                         cpu._OURS_ENGINE, "GOMP_SPINCOUNT", cpu._OURS_SPIN,
+                         "OMP_WAIT_POLICY")}
     full.update(env)
     out = subprocess.run([sys.executable, "-c", code], env=full, cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
@@ -365,3 +367,109 @@ def test_env_describes_the_import_settings():
     env = cpu.env(3)
     assert env["OMP_NUM_THREADS"] == env["MXNET_OMP_MAX_THREADS"] == "3"
     assert int(env["MALLOC_TRIM_THRESHOLD_"]) == 2 * int(env["MALLOC_MMAP_THRESHOLD_"])
+
+
+# ------------------------------------------------------------ MXNet, at run time
+
+_BUSY_THREADS = r'''
+import json, os, time
+from d2l_helpers import mxnet as d2l, cpu, registry
+from mxnet import np, autograd
+from mxnet.gluon import rnn
+
+def ticks():  # CPU ticks of every thread of this process
+    out = {}
+    for t in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{t}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[t] = int(fields[11]) + int(fields[12])  # utime + stime
+    return out
+
+net = d2l.RNNModel(rnn.LSTM(256, 2), 28)
+net.initialize()
+X = np.zeros((32, 35))
+
+def busy(steps=12):
+    """CPU ticks of the busiest threads over a few training steps."""
+    before = ticks()
+    for _ in range(steps):
+        with autograd.record():
+            Y, _ = net(X, net.begin_state(batch_size=32))
+            loss = (Y ** 2).mean()
+        loss.backward()
+    loss.wait_to_read()
+    after = ticks()
+    return sorted((after[t] - before.get(t, 0) for t in after), reverse=True)[:3]
+
+share = cpu.TrainingShare("mxnet")
+busy(2)  # the OpenMP threads exist now
+alone = [share.threads, busy()]
+registry.Registry().write("other", {"pid": os.getppid(), "framework": "pytorch",
+                                    "started": time.time(), "expires": time.time() + 600,
+                                    "threads": 1})
+share.rebalance()
+shared = [share.threads, busy()]
+print(json.dumps([cpu.usable_cpus()[0], os.environ.get("MXNET_ENGINE_TYPE"),
+                  cpu.mxnet_is_dynamic(), alone, shared, share.describe()]))
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_mxnet_runs_in_the_training_thread_and_gives_up_threads_at_run_time(tmp_path):
+    """MXNet fixes its thread pool at import; with the naive engine its
+    operators run in the training's thread, whose OpenMP count d2l_helpers
+    changes when another training starts (here: one in the registry)."""
+    require_tab("mxnet")
+    usable, engine, dynamic, alone, shared, said = _fresh_python(
+        _BUSY_THREADS, D2L_TRAININGS_DIR=str(tmp_path / "reg"))
+    assert engine == "NaiveEngine" and dynamic
+    assert "re-checked as it trains" in said
+    if usable < 2:
+        pytest.skip("one usable core: nothing to give up (CI has 2)")
+    assert alone[0] == usable and shared[0] == usable // 2
+    (main, second, _) = alone[1]
+    assert second > 0.2 * main  # alone: a second thread computes too
+    (main, second, _) = shared[1]
+    assert second < 0.15 * main, shared  # sharing 2 cores: one thread, none spinning
+
+
+def test_a_users_engine_keeps_mxnets_share_at_import():
+    require_tab("mxnet")
+    code = ("import json, os; from d2l_helpers import mxnet as d2l, cpu; "
+            "s = cpu.TrainingShare('mxnet'); s.leave(); "
+            "print(json.dumps([d2l.CPU_THREADS, os.environ.get('MXNET_OMP_MAX_THREADS'), "
+            "cpu.mxnet_is_dynamic(), s.describe(), os.environ.get('GOMP_SPINCOUNT')]))")
+    threads, env, dynamic, said, spin = _fresh_python(
+        code, MXNET_ENGINE_TYPE="ThreadedEnginePerDevice")
+    assert env == str(threads) and not dynamic and spin is None
+    assert "MXNET_ENGINE_TYPE=ThreadedEnginePerDevice was set by the user" in said
+    # a fixed count: MXNet's own engine, and the count at import
+    threads, env, dynamic, said, spin = _fresh_python(code, D2L_THREADS="1")
+    assert (threads, env, dynamic) == (1, "1", False) and "D2L_THREADS=1" in said
+
+
+def test_an_inherited_engine_of_ours_is_decided_again():
+    # A child process of an MXNet kernel inherits what import d2l_helpers set.
+    require_tab("mxnet")
+    code = ("import json, os; from d2l_helpers import mxnet as d2l, cpu; "
+            "print(json.dumps([os.environ.get('MXNET_ENGINE_TYPE'), cpu.mxnet_is_dynamic()]))")
+    inherited = {"MXNET_ENGINE_TYPE": "NaiveEngine", cpu._OURS_ENGINE: "NaiveEngine",
+                 "MXNET_OMP_MAX_THREADS": "2", cpu._OURS: "2"}
+    assert _fresh_python(code, **inherited) == ["NaiveEngine", True]
+    assert _fresh_python(code, D2L_THREADS="1", **inherited) == [None, False]
+
+
+def test_the_short_spin_is_for_mxnet_only_and_yields_to_the_user():
+    code = ("import json, os; import d2l_helpers.{mod}; "
+            "print(json.dumps(os.environ.get('GOMP_SPINCOUNT')))")
+    assert _fresh_python(code.format(mod="torch")) is None  # PyTorch's libgomp: untouched
+    require_tab("mxnet")
+    assert _fresh_python(code.format(mod="mxnet")) == cpu.GOMP_SPIN
+    assert _fresh_python(code.format(mod="mxnet"), GOMP_SPINCOUNT="5") == "5"
+    assert _fresh_python(code.format(mod="mxnet"), OMP_WAIT_POLICY="PASSIVE") is None
+    # the notebooks: the tab extension, then `import mxnet`
+    tab = ("import json, os; from d2l_helpers import tab; tab.load_ipython_extension("
+           "type('IP', (), dict(input_transformers_post=[], register_magic_function="
+           "lambda *a, **k: None))()); import mxnet; "
+           "print(json.dumps(os.environ.get('GOMP_SPINCOUNT')))")
+    assert _fresh_python(tab, D2L_TAB="mxnet") == cpu.GOMP_SPIN

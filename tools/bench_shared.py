@@ -8,8 +8,9 @@ runs under one thread setting:
 
 * ``default``      -- the frameworks' own thread counts (``D2L_THREADS=off``);
 * ``d2l_helpers``  -- this project's setting (``d2l_helpers/cpu.py``): a fair
-  share of the usable cores, re-checked every epoch through the registry of
-  running trainings (PyTorch), or the share at import (MXNet);
+  share of the usable cores, re-checked as it trains through the registry of
+  running trainings (MXNet: with its naive engine, so that the training
+  thread's OpenMP count decides);
 * ``OMP_NUM_THREADS=k`` -- fixed counts, as references.
 
 Printed per framework: the aggregate tokens/s (the sum over the N kernels of
@@ -41,7 +42,9 @@ from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
 
 # Variables that decide thread counts; workers start without the caller's.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "D2L_THREADS",
-                "D2L_TRAININGS_DIR", "D2L_HELPERS_SET_MXNET_THREADS")
+                "D2L_TRAININGS_DIR", "D2L_HELPERS_SET_MXNET_THREADS",
+                "MXNET_ENGINE_TYPE", "D2L_HELPERS_SET_MXNET_ENGINE",
+                "GOMP_SPINCOUNT", "D2L_HELPERS_SET_GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
 HELPER = "d2l_helpers"
 
 
@@ -72,7 +75,8 @@ def worker(job):
         import torch
         threads = torch.get_num_threads()
     else:
-        threads = lib.CPU_THREADS
+        from d2l_helpers import cpu
+        threads = cpu.current_threads("mxnet")  # at the end of training
     print(json.dumps({"tokens_per_s": h.mean_tokens_per_sec, "threads": threads,
                       "ppl": h.final_train_ppl, "device": str(device)}))
 
