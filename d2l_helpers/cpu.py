@@ -409,15 +409,20 @@ def set_mxnet_omp_threads(n):
     _mxnet_omp[threading.get_ident()] = int(n)
 
 
+@functools.lru_cache(maxsize=None)
 def _mxnet_cuda_build():
     """True if a CUDA build of MXNet (``mxnet-cu112``, ...) is installed: the
-    naive engine would make its GPU work synchronous, so it is left alone."""
-    from importlib import metadata
+    naive engine would make its GPU work synchronous, so it is left alone.
+    Looks for the build's ``.dist-info`` beside the package, without importing it."""
+    import importlib.util
     try:
-        return any((d.metadata["Name"] or "").lower().startswith("mxnet-cu")
-                   for d in metadata.distributions())
-    except Exception:  # a broken distribution's metadata: assume nothing
+        spec = importlib.util.find_spec("mxnet")
+    except (ImportError, ValueError):
         return False
+    if spec is None or not spec.origin:
+        return False
+    site = Path(spec.origin).parent.parent
+    return any(site.glob("mxnet_cu*.dist-info")) or any(site.glob("mxnet_cu*.egg-info"))
 
 
 def _engine_reason():

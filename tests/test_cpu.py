@@ -473,3 +473,16 @@ def test_the_short_spin_is_for_mxnet_only_and_yields_to_the_user():
            "lambda *a, **k: None))()); import mxnet; "
            "print(json.dumps(os.environ.get('GOMP_SPINCOUNT')))")
     assert _fresh_python(tab, D2L_TAB="mxnet") == cpu.GOMP_SPIN
+
+
+def test_a_cuda_build_of_mxnet_keeps_its_own_engine(tmp_path):
+    # The naive engine would make GPU work synchronous: a CUDA build is left alone.
+    (tmp_path / "mxnet").mkdir()
+    (tmp_path / "mxnet" / "__init__.py").write_text("")
+    (tmp_path / "mxnet_cu112-1.9.1.dist-info").mkdir()
+    code = ("import json, os; import d2l_helpers; from d2l_helpers import cpu; "
+            "print(json.dumps([os.environ.get('MXNET_ENGINE_TYPE'), cpu._mxnet_cuda_build(), "
+            "cpu._engine_reason()]))")
+    engine, cuda, why = _fresh_python(code, PYTHONPATH=str(tmp_path))
+    assert (engine, cuda) == (None, True) and "CUDA build" in why
+    assert _fresh_python(code)[:2] == ["NaiveEngine", False]
