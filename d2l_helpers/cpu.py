@@ -15,8 +15,9 @@ train 2.7x slower in total than with one thread each.  So:
 * a small registry of running trainings (:mod:`d2l_helpers.registry`, one
   file per training in a per-user temporary folder) tells each training how many are
   running; ``training.fit`` calls :meth:`TrainingShare.rebalance` before
-  every epoch, PyTorch's training loop calls :func:`check` (at most every
-  half second), and PyTorch gets ``usable // trainings`` threads;
+  every epoch, the training loop (``backend.py``, both frameworks) calls
+  :func:`check` between minibatches (it looks at most every 0.2 s), and
+  PyTorch gets ``usable // trainings`` threads;
 * MXNet (a CPU build) is rebalanced the same way, through what MXNet 1.9
   allows: ``import d2l_helpers`` sets ``MXNET_ENGINE_TYPE=NaiveEngine``, so
   every operator runs in the thread that called it (the training's), and
