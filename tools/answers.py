@@ -288,9 +288,35 @@ def depth_sections(runs):
                       "not mattering, and smaller effects would need more seeds.")
         sections.append((tab, bullets, answer))
         readme.append(depth_readme(tab, rs, comparisons))
+    init = depth_initialisation(runs)
+    if init:
+        sections.append(("frameworks", [init], None))
     return cell_text(intro(("每种配置的参数量、种子、选中的检查点和速度", "parameters, seeds, chosen "
                                                             "checkpoints and speed of every configuration")),
                      sections), readme
+
+
+def depth_initialisation(runs):
+    """One bullet where both tabs have the 1-layer plain RNN with enough seeds:
+    the frameworks start from different weights (MXNet's ``train_ch8`` draws
+    N(0, 0.01^2) as the book's does; PyTorch keeps its layers' default), and
+    the plain RNN at lr 2 is where that shows.  The cause is named, not tested."""
+    rnn = {tab: [r for r in study.runs_from(runs, tab) if r["cell"] == "rnn"]
+           for tab in frameworks.NAMES}
+    if min(len(rs) for rs in rnn.values()) < MIN_SEEDS:
+        return None
+    above = {t: sum(r["test_ppl"] > UNIFORM for r in rs) for t, rs in rnn.items()}
+    n = {t: len(rs) for t, rs in rnn.items()}
+    if above["pytorch"] == above["mxnet"]:
+        return None
+    return (f"**初始化：** 普通 RNN 的运行中，测试困惑度高于均匀猜测（{UNIFORM}）的，PyTorch 有 {above['pytorch']} 次（共 {n['pytorch']} 次），"
+            f"MXNet 有 {above['mxnet']} 次（共 {n['mxnet']} 次）。两个框架的起点不同：MXNet 的 `train_ch8` 与书中一样按 $N(0, 0.01^2)$ 重新初始化权重，"
+            f"PyTorch 保留各层的默认初始化；在学习率 2 下，普通 RNN 对起点最敏感。这是最可能的原因，但这里没有单独检验。",
+            f"**Initialisation:** of the plain RNN runs, {above['pytorch']} of {n['pytorch']} under PyTorch and "
+            f"{above['mxnet']} of {n['mxnet']} under MXNet end with a test perplexity above the uniform guess ({UNIFORM}). "
+            f"The frameworks start from different weights: MXNet's `train_ch8` re-initialises them from N(0, 0.01²) as "
+            f"the book's does, PyTorch keeps its layers' defaults, and at learning rate 2 the plain RNN is the most "
+            f"sensitive to where it starts. This is the likeliest cause, but it is not tested here.")
 
 
 def depth_readme(tab, rs, comparisons):
