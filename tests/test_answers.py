@@ -160,8 +160,10 @@ def test_ex4_control_and_framework_agreement():
     assert "twice C's training" in en  # B trains twice C's tokens: said with every verdict
     assert ("**Budget:** 5 of the 6 runs of models A and B chose the last checkpoint: some models "
             "were still improving") in en
-    assert "agree in the sign of the difference on: Doyle, Wells's five held-out tails" in en
-    assert "Austen" not in re.search(r"agree in the sign.*", en).group(0)
+    agree = re.search(r"agree in the sign of the difference on: ([^;.]*)", en).group(1)
+    assert agree.startswith("Doyle, Wells's five held-out tails") and "Austen" not in agree
+    # Austen: opposite signs, each significant: said as such
+    assert "they disagree on the rest, significantly in at least one framework on Austen" in en
 
 
 def test_answers_are_short_and_glossary_consistent():

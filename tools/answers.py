@@ -654,9 +654,20 @@ def ex4_sections(runs):
         names = dict(AUTHORS)
         z = "、".join(names[k][0] for k in agree) or "没有"
         e = ", ".join(names[k][1] for k in agree) or "none"
-        sections.append(("frameworks", [(f"两个框架的差值方向一致的是：{z}；其余方向相反。",
-                                          f"The two frameworks agree in the sign of the difference on: {e}; "
-                                          f"they disagree on the rest.")], None))
+        disagree = [k for k in both if k not in agree]
+        # a disagreement matters only where at least one framework's difference is significant
+        loud = [k for k in disagree if any(sig for _, sig in signs[k].values())]
+        if not disagree:
+            rest = ("。", ".")
+        elif loud:
+            rest = ("；其余方向相反，其中" + "、".join(names[k][0] for k in loud) + "至少在一个框架里显著。",
+                    "; they disagree on the rest, significantly in at least one framework on "
+                    + ", ".join(names[k][1] for k in loud) + ".")
+        else:
+            rest = ("；其余方向相反，但那些差值在两个框架里都不显著。",
+                    "; they disagree on the rest, where neither framework's difference is significant.")
+        sections.append(("frameworks", [(f"两个框架的差值方向一致的是：{z}{rest[0]}",
+                                          f"The two frameworks agree in the sign of the difference on: {e}{rest[1]}")], None))
     return cell_text(intro(("每个模型一行", "one row per model")), sections), readme
 
 
