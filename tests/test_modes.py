@@ -10,6 +10,7 @@ Class mode is not timed here (the integrator measures it with
 counts and speeds measured on the quiet 2-core CPU.
 """
 import math
+import statistics
 
 import pytest
 
@@ -27,13 +28,19 @@ LIMIT_S = {"03": 120, "ex1": 300, "ex2": 300, "ex3": 300, "ex4": 300, "04": 300}
 
 
 def recorded_speed(prefix):
-    """The slowest tokens/s of full-mode runs whose key starts with
-    ``prefix``, over both tabs and all seeds (results/full-mode.json; the
-    recorded speed includes each run's validation)."""
-    speeds = [r["tokens_per_sec"] for r in results.full_mode()
-              if r["key"].startswith(prefix) and r.get("tokens_per_sec")]
-    assert speeds, f"no recorded full-mode speed for {prefix}"
-    return min(speeds)
+    """The slower tab's median tokens/s over its full-mode runs whose key
+    starts with ``prefix`` (results/full-mode.json; the recorded speed
+    includes each run's validation).  A median within each tab, not the
+    slowest run: a few runs were recorded while other work shared the 2-core
+    CPU (2026-11-29: ex3 PyTorch seeds 1-2 of the 10k corpus at 6.4k and 4.9k
+    tokens/s against ~19k for the rest), and one such run should not set the
+    estimate; the slower tab, because the time limit holds for both."""
+    per_tab = {}
+    for r in results.full_mode():
+        if r["key"].startswith(prefix) and r.get("tokens_per_sec"):
+            per_tab.setdefault(r["tab"], []).append(r["tokens_per_sec"])
+    assert per_tab, f"no recorded full-mode speed for {prefix}"
+    return min(statistics.median(v) for v in per_tab.values())
 
 
 # The depth study has no quiet-machine recording yet: README's `make bench
@@ -157,9 +164,9 @@ def test_class_budgets(capsys):
     notices.forget()  # the banner is said once per process
     ex2 = modes.CLASS.budget("ex2")
     assert ex2.seeds == (0, 1) and ex2.mode.name == "class"
-    assert ex2.tokens_per_run() == 150 * TOKENS_PER_EPOCH  # 150 of the book's 500 epochs
-    assert ("[class mode] ex2 budget: 2 seeds, 1,344,000 training tokens per run "
-            "(20 x 60 minibatches); full mode: 3 seeds") in capsys.readouterr().out
+    assert ex2.tokens_per_run() == 110 * TOKENS_PER_EPOCH  # 110 of the book's 500 epochs
+    assert ("[class mode] ex2 budget: 2 seeds, 985,600 training tokens per run "
+            "(20 x 44 minibatches); full mode: 3 seeds") in capsys.readouterr().out
     for nb in ("ex3", "ex4"):  # fewer tokens per run, never a cut corpus
         b = modes.CLASS.budget(nb)
         assert len(b.seeds) >= 2 and b.checkpoints % 2 == 0
