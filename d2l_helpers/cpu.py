@@ -211,10 +211,8 @@ def requested():
 def _user_env(framework):
     """The framework's own thread variable that the user set, as 'VAR=value'."""
     names = ["OMP_NUM_THREADS"]
-    if framework == "mxnet":
-        ours = os.environ.get(_OURS)
-        if not (ours and os.environ.get("MXNET_OMP_MAX_THREADS") == ours):
-            names.insert(0, "MXNET_OMP_MAX_THREADS")
+    if framework == "mxnet" and not _mxnet_env_is_ours():
+        names.insert(0, "MXNET_OMP_MAX_THREADS")
     for name in names:
         if os.environ.get(name, "").strip():
             return f"{name}={os.environ[name]}"

@@ -259,7 +259,7 @@ def depth_sections(runs):
                             f"**Width against depth** (almost the same number of parameters): one LSTM layer of {study.WIDE[2]} "
                             f"hidden units {e1}, two layers of 256 {e2}; wide minus deep: {wt[1]}."))
         gated = [r for r in rs if r["cell"] != "rnn"]
-        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in gated)
+        last = chose_last(gated)
         rnn = [r for r in rs if r["cell"] == "rnn"]
         above = sum(r["test_ppl"] > UNIFORM for r in rnn)
         bullets.append((
@@ -294,6 +294,11 @@ def depth_sections(runs):
     return cell_text(intro(("每种配置的参数量、种子、选中的检查点和速度", "parameters, seeds, chosen "
                                                             "checkpoints and speed of every configuration")),
                      sections), readme
+
+
+def chose_last(runs):
+    """How many of ``runs`` chose their last checkpoint (still improving when the budget ran out)."""
+    return sum(r["chosen_epoch"] == r["checkpoints"] for r in runs)
 
 
 def depth_initialisation(runs):
@@ -527,7 +532,7 @@ def ex3_sections(runs):
                             + ("（训练困惑度远低于测试困惑度：记忆）。" if tr < te / 2 else "。"),
                             f"**The book's 10,000 characters:** final training perplexity {tr:.2f}, test perplexity {te:.2f}"
                             + (" (training far below test: memorization)." if tr < te / 2 else ".")))
-        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in g[big])
+        last = chose_last(g[big])
         if last == len(g[big]):
             why = ("：验证困惑度在预算用完时还在下降，限制它的是预算。",
                    ": validation perplexity was still falling when the budget ran out, so the budget limits it.")
@@ -635,7 +640,7 @@ def ex4_sections(runs):
             bullets.append((f"**对照：** 模型 C 在威尔斯上 {zc}；B 减 C：{wt[0]}。{why[0]}",
                             f"**Control:** model C on Wells {ec}; B minus C: {wt[1]}. {why[1]}".rstrip()))
         ab = g["wells"] + g["mixed"]
-        last = sum(r["chosen_epoch"] == r["checkpoints"] for r in ab)
+        last = chose_last(ab)
         if last:
             why = (("：验证困惑度在预算用完时还在下降，上面的差别只对这个预算成立。",
                     ": validation perplexity was still falling when the budget ran out, so the differences above "
