@@ -21,6 +21,7 @@ is given (``from d2l_helpers import torch as d2l`` or ``mxnet as d2l``):
 ``python -m d2l_helpers.study --tab pytorch`` runs the full study from a
 shell and records every run with :func:`d2l_helpers.results.record`.
 """
+import collections
 import math
 import random
 import time
@@ -63,8 +64,17 @@ def configs(depths=DEPTHS, wide=True):
     return [(c, L, NUM_HIDDENS) for c in CELLS for L in depths] + ([WIDE] if wide else [])
 
 
-def run_key(cell, num_layers, num_hiddens, seed):
-    return f"depth/{cell}-{num_layers}x{num_hiddens}/seed{seed}"
+# The initialisation check: PyTorch's layers start from their own defaults
+# (uniform within +-1/sqrt(num_hiddens) for the recurrent layer), while the
+# book's MXNet train_ch8 re-initialises every weight from N(0, 0.01^2) and the
+# biases to zero.  init="normal" gives a PyTorch model MXNet's start, so that
+# the frameworks' different plain-RNN results can be traced to it (or not).
+INITS = ("default", "normal")
+
+
+def run_key(cell, num_layers, num_hiddens, seed, init="default"):
+    study = "depth" if init == "default" else f"depth-init-{init}"
+    return f"{study}/{cell}-{num_layers}x{num_hiddens}/seed{seed}"
 
 
 # ---------------------------------------------------------------- data
@@ -80,6 +90,33 @@ def split_heldout(tokens, valid_share=0.5):
                          f"text to split it into validation and test")
     cut = int(round(len(tokens) * valid_share))
     return tokens[:cut], tokens[cut:]
+
+
+def unigram_ppl(train_tokens, eval_tokens):
+    """Perplexity on ``eval_tokens`` of the unigram model of ``train_tokens``:
+    every token predicted from how often it occurs in the training text,
+    ignoring all context.  A network that ends here has learned the letters'
+    frequencies and nothing about their order."""
+    counts = collections.Counter(int(t) for t in train_tokens)
+    n = sum(counts.values())
+    if not n or not len(eval_tokens):
+        raise ValueError("unigram_ppl needs non-empty training and evaluation tokens")
+    unseen = {int(t) for t in eval_tokens} - set(counts)
+    if unseen:
+        raise ValueError(f"tokens {sorted(unseen)} never occur in the training text: "
+                         f"a unigram model gives them probability 0 (infinite perplexity)")
+    nll = -sum(math.log(counts[int(t)] / n) for t in eval_tokens) / len(eval_tokens)
+    return math.exp(nll)
+
+
+def unigram_baseline(mode="full"):
+    """``(validation, test)`` perplexity of the unigram model of the study's
+    training text (the first 90% of *The Time Machine*), on the study's
+    validation and test halves in ``mode`` (default full: the recorded runs')."""
+    from . import data
+    train, _, heldout = data.load_corpus("time_machine", mode=mode)
+    valid, test = split_heldout(heldout)
+    return unigram_ppl(train, valid), unigram_ppl(train, test)
 
 
 class BudgetIter:
@@ -241,7 +278,7 @@ def _train_seconds(hist):
 
 
 def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
-              log=None, seeds=None, only=None):
+              log=None, seeds=None, only=None, init="default"):
     """Every configuration at every seed of :func:`plan`; returns the list of
     result dicts.  Each run is recorded with :func:`results.record` (written
     only where ``D2L_RESULTS`` names a file).  ``quiet`` hides each run's own
@@ -249,8 +286,15 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     ``log`` (e.g. ``print``) gets one line per finished run; ``seeds``
     overrides the plan's seeds and ``only`` (a set of ``(cell, num_layers,
     num_hiddens)``) keeps some configurations, to share the work between
-    processes."""
+    processes.  ``init="normal"`` starts every model from N(0, 0.01^2)
+    weights and zero biases (see :data:`INITS`) and records the runs under
+    ``depth-init-normal/``, apart from the study itself."""
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
     make_model = make_model or globals()["make_model"]
+    if init != "default":
+        base = make_model
+        make_model = lambda *args: base(*args, init=init)  # noqa: E731
     p = plan()  # says what a mode other than full cuts
     data = load_data(d2l)
     jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
@@ -262,7 +306,8 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
         with _quiet(quiet):
             res, hist, _ = run_one(d2l, make_model, data, cell, L, h, seed,
                                    p["checkpoints"], p["batches_per_checkpoint"],
-                                   record=run_key(cell, L, h, seed) if record else None)
+                                   record=run_key(cell, L, h, seed, init) if record else None,
+                                   **({"init": init} if record and init != "default" else {}))
         out.append(res)
         bar.update(1)
         bar.set_postfix(test=f"{res['test_ppl']:.2f}", refresh=False)
@@ -308,22 +353,45 @@ class _quiet:
         return False
 
 
-def make_model(cell, num_layers, num_hiddens, vocab_size, device):
+def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default"):
     """The chapter's ``RNNModel`` with an ``nn.RNN/GRU/LSTM`` (PyTorch) or
-    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab."""
+    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab.
+
+    ``init="normal"``: every weight drawn from N(0, 0.01^2), every bias zero,
+    which is where the book's MXNet ``train_ch8`` starts each model; under
+    MXNet that is what happens anyway, so it changes nothing there."""
     if cell not in CELLS:
         raise ValueError(f"cell={cell!r}; use one of {', '.join(CELLS)}")
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
     if config.active_tab() == "pytorch":
         from torch import nn
         from . import torch as d2l
         layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
             vocab_size, num_hiddens, num_layers)
-        return d2l.RNNModel(layer, vocab_size).to(device)
+        net = d2l.RNNModel(layer, vocab_size).to(device)
+        if init == "normal":
+            normal_init(net)
+        return net
     from mxnet.gluon import rnn
     from . import mxnet as d2l
     layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
         num_hiddens, num_layers)
     return d2l.RNNModel(layer, vocab_size)  # train_ch8 initialises it on device
+
+
+def normal_init(net, sd=0.01):
+    """PyTorch: draw every weight of ``net`` from N(0, sd^2) and set every bias
+    to zero, in place (MXNet's ``init.Normal(0.01)`` leaves Gluon's biases at
+    their own initialiser, zero).  Returns ``net``."""
+    import torch
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.rsplit(".", 1)[-1].startswith("bias"):
+                p.zero_()
+            else:
+                p.normal_(0.0, sd)
+    return net
 
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight groups per layer
@@ -484,9 +552,26 @@ def welch(a, b, level=0.95):
 
 # ---------------------------------------------------------------- reading runs
 
-def runs_from(entries, tab):
-    """The depth-study result dicts among recorded ``entries`` for ``tab``."""
-    return [e for e in entries if str(e.get("key", "")).startswith("depth/")
+def fisher_exact(hits_a, n_a, hits_b, n_b):
+    """Two-sided p of Fisher's exact test: is the share of hits (e.g. runs
+    ending above the uniform guess) different between two groups of runs?
+    The p sums the probabilities, under the hypergeometric law with the
+    margins fixed, of every table no more likely than the one observed."""
+    if not (0 <= hits_a <= n_a and 0 <= hits_b <= n_b) or min(n_a, n_b) < 1:
+        raise ValueError(f"hits {hits_a}/{n_a} and {hits_b}/{n_b}: each group needs "
+                         f"at least one run and 0 <= hits <= runs")
+    hits, n = hits_a + hits_b, n_a + n_b
+    prob = lambda k: math.comb(n_a, k) * math.comb(n_b, hits - k) / math.comb(n, hits)
+    ks = range(max(0, hits - n_b), min(hits, n_a) + 1)
+    observed = prob(hits_a)
+    return min(1.0, sum(prob(k) for k in ks if prob(k) <= observed * (1 + 1e-9)))
+
+
+def runs_from(entries, tab, init="default"):
+    """The depth-study result dicts among recorded ``entries`` for ``tab``
+    (``init="normal"``: the initialisation check's runs instead)."""
+    study = run_key("", 0, 0, 0, init).split("/", 1)[0] + "/"
+    return [e for e in entries if str(e.get("key", "")).startswith(study)
             and e.get("tab") == tab and "test_ppl" in e]
 
 
@@ -518,10 +603,11 @@ def lookup(table, cell, num_layers, num_hiddens=NUM_HIDDENS):
     raise KeyError(f"no runs of {cell} {num_layers}x{num_hiddens}")
 
 
-def plot_depth(table, now=None, vocab_size=28, title=None):
+def plot_depth(table, now=None, vocab_size=28, title=None, unigram=None):
     """Test perplexity (mean, error bars = sd over seeds) against depth, one
     line per cell type, the uniform baseline, and tokens/s against depth.
-    ``now`` (a second table, e.g. this quick run) is drawn as open markers."""
+    ``now`` (a second table, e.g. this quick run) is drawn as open markers;
+    ``unigram`` (see :func:`unigram_baseline`) adds the letter-frequency line."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter, ScalarFormatter
     from .plot import Plot
@@ -550,9 +636,7 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
         ax.errorbar([1], [r["test_mean"]], yerr=[0 if math.isnan(r["test_sd"]) else r["test_sd"]],
                     fmt="D", capsize=4, color="k",
                     label=f"LSTM 1 x {WIDE[2]} ({r['params']:,} parameters)")
-    ax.axhline(vocab_size, ls="--", color="gray")
-    ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
-            va="bottom", color="gray", fontsize=8)
+    _baselines(ax, vocab_size, unigram)
     bx.set_yscale("log")
     bx.yaxis.set_major_formatter(ScalarFormatter())
     bx.yaxis.set_minor_formatter(NullFormatter())
@@ -565,6 +649,45 @@ def plot_depth(table, now=None, vocab_size=28, title=None):
         axis.legend(fontsize=7)
     if title:
         fig.suptitle(title)
+    return Plot(fig)
+
+
+def _baselines(ax, vocab_size, unigram):
+    ax.axhline(vocab_size, ls="--", color="gray")
+    ax.text(1, vocab_size, f" uniform guess = vocabulary size ({vocab_size})",
+            va="bottom", color="gray", fontsize=8)
+    if unigram is not None:
+        ax.axhline(unigram, ls=":", color="gray")
+        ax.text(1, unigram, f" letter frequencies alone (unigram, {unigram:.2f})",
+                va="bottom", color="gray", fontsize=8)
+
+
+def plot_init(entries, vocab_size=28, unigram=None):
+    """The initialisation check: test perplexity of every recorded plain-RNN
+    run (one dot per seed) against depth, for PyTorch from its defaults,
+    PyTorch from N(0, 0.01^2) and MXNet (whose train_ch8 starts there)."""
+    from matplotlib.figure import Figure
+    from .plot import Plot
+    groups = [("pytorch", "default", "PyTorch, its default initialisation", "C3", "o"),
+              ("pytorch", "normal", "PyTorch, N(0, 0.01²) as in MXNet", "C0", "s"),
+              ("mxnet", "default", "MXNet (train_ch8: N(0, 0.01²))", "C2", "^")]
+    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+    ax = fig.subplots()
+    for k, (tab, init, label, color, marker) in enumerate(groups):
+        rs = [r for r in runs_from(entries, tab, init) if r["cell"] == "rnn"
+              and r["num_hiddens"] == NUM_HIDDENS]
+        if not rs:
+            continue
+        x = [r["num_layers"] + (k - 1) * 0.12 for r in rs]  # side by side
+        ax.plot(x, [r["test_ppl"] for r in rs], marker, color=color, alpha=0.8,
+                ls="none", label=f"{label} ({len(rs)} runs)")
+    _baselines(ax, vocab_size, unigram)
+    ax.set_yscale("log")
+    ax.set_xticks(DEPTHS)
+    ax.set_xlabel("layers (num_layers), plain RNN x 256")
+    ax.set_ylabel("test perplexity (one dot per seed)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
     return Plot(fig)
 
 
@@ -604,6 +727,10 @@ def _cli():
     p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
     p.add_argument("--only", nargs="*", help="only these configurations, "
                    "e.g. lstm:4:256 gru:1:256")
+    p.add_argument("--init", choices=INITS, default="default",
+                   help="normal: start from N(0, 0.01^2) weights and zero "
+                   "biases, as the book's MXNet train_ch8 does (recorded "
+                   "under depth-init-normal/)")
     a = p.parse_args()
     only = None
     if a.only:
@@ -614,7 +741,7 @@ def _cli():
     else:
         from . import mxnet as d2l
     run_study(d2l, progress=False, log=lambda line: print(line, flush=True),
-              seeds=a.seeds, only=only)
+              seeds=a.seeds, only=only, init=a.init)
 
 
 if __name__ == "__main__":

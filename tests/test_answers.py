@@ -258,3 +258,53 @@ def test_depth_names_the_initialisation_where_the_frameworks_plain_rnns_differ()
     assert above > 0 and (f"**Initialisation:** of the plain RNN runs, {above} of 12 under PyTorch and "
                           f"0 of 12 under MXNet") in en
     assert "not tested here" in en  # the cause is named, not claimed
+
+
+def init_runs(ppls):
+    """The initialisation check's PyTorch plain-RNN runs (``--init normal``):
+    ``ppls[L - 1]`` holds the test perplexities of L layers, one per seed."""
+    return [run(study.run_key("rnn", L, 256, s, "normal"), "pytorch", cell="rnn", num_layers=L,
+                num_hiddens=256, seed=s, test_ppl=p, init="normal", params=1000 * L,
+                budget_tokens=201_600, chosen_epoch=10, checkpoints=10, train_tokens_per_sec=1000.0)
+            for L, row in enumerate(ppls, 1) for s, p in enumerate(row)]
+
+
+def test_depth_tests_the_initialisation_once_its_runs_are_recorded():
+    pt, mx = depth_runs(), depth_runs(tab="mxnet")
+    for r in mx:
+        if r["cell"] == "rnn":
+            r["test_ppl"] = 9.0 + 0.1 * r["seed"]
+    for r in pt:
+        if r["cell"] == "rnn":
+            r["test_ppl"] = 40.0 + r["seed"]  # every PyTorch plain RNN above the uniform guess
+    fixed = init_runs([[9.0, 9.1, 9.2]] * 4)
+    zh, en = answers.depth_initialisation(pt + mx + fixed)
+    assert "12 of 12 under PyTorch from its default initialisation, 0 of 12" in en
+    assert "Fisher's exact test p < 0.01" in en
+    assert "accounts for the frameworks' difference" in en and "not tested" not in en
+    assert "9.10 ± 0.10" in en and "no significant difference" in en  # 1 layer against MXNet
+    still = init_runs([[40.0, 9.1, 41.0]] * 4)  # 8 of 12 still above 28
+    en = answers.depth_initialisation(pt + mx + still)[1]
+    assert "does not show that the initialisation explains" in en
+    partial = init_runs([[29.0, 9.1, 9.2]] + [[9.0, 9.1, 9.2]] * 3)  # 1 of 12 above: fewer, not MXNet's 0
+    assert "explains part of the difference" in answers.depth_initialisation(pt + mx + partial)[1]
+    few = init_runs([[9.0, 9.1]] * 4)  # 2 seeds per depth: not a test yet
+    assert "not tested here" in answers.depth_initialisation(pt + mx + few)[1]
+    # the check's runs stay out of the depth study's own tables and tests
+    assert study.runs_from(pt + fixed, "pytorch") == pt
+    assert study.runs_from(pt + fixed, "pytorch", "normal") == fixed
+
+
+def test_depth_names_the_runs_stuck_at_letter_frequencies():
+    unigram = 18.5  # no fixture run within 1% of it
+    runs = depth_runs() + depth_runs(tab="mxnet")
+    assert answers.depth_plateau(runs, unigram) is None
+    for r in runs:
+        if r["cell"] == "lstm" and r["num_layers"] > 1:
+            r["test_ppl"] = unigram + 0.1
+    zh, en = answers.depth_plateau(runs, unigram)
+    assert "18 runs end within 1% of it" in en
+    assert "PyTorch: LSTM 2×256 (3), LSTM 3×256 (3), LSTM 4×256 (3); MXNet:" in en
+    assert "All of them have two or more layers." in en and "18.50" in zh
+    runs[0]["test_ppl"] = unigram  # a 1-layer run joins them
+    assert "two or more layers" not in answers.depth_plateau(runs, unigram)[1]

@@ -23,7 +23,7 @@ from d2l_helpers import data, results, study
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {  # notebook -> the key prefixes of the runs it quotes
     "notebooks/03-training-and-prediction.ipynb": "chapter/",
-    "notebooks/04-depth-study.ipynb": "depth/",
+    "notebooks/04-depth-study.ipynb": ("depth/", "depth-init-normal/"),
     "notebooks/exercises/ex1-two-layer-rnn-scratch.ipynb": ("ex1/", "ex2/"),
     "notebooks/exercises/ex2-gru-vs-lstm.ipynb": "ex2/",
     "notebooks/exercises/ex3-more-books.ipynb": "ex3/",
@@ -38,7 +38,9 @@ CONSTANTS = {
     "201,600",     # depth study budget (study.FULL); test_depth_budget checks it
     "153,522",     # training characters of The Time Machine; checked below
     "8,529",       # validation and test halves of its held-out tail; checked below
+    "16.94",       # unigram (letter-frequency) test perplexity, from the data; checked below
 }
+UNIFORM = 28       # perplexity of the uniform guess: runs above it are counted
 NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\d.,]*\d)"
                     r"(?!\s*(?:[–-]\s*\d+(?:\.\d+)?\s*)?(?:%|倍|x\b|×|²))")
 MEASURED = re.compile(r"实测结果|measured full-mode results", re.I)
@@ -95,6 +97,14 @@ def recorded_values(prefix, runs=None):
             xs = [m[field] for m in members if field in m]
             m, sd = study.mean_sd(xs)
             values += [m] + ([] if math.isnan(sd) else [sd])
+    # plain-RNN runs above the uniform guess, pooled over depths per tab and
+    # study: Fisher's exact test between any two such pools
+    pools = {}
+    for r in runs:
+        if r.get("cell") == "rnn" and "test_ppl" in r:
+            pools.setdefault((r["tab"], r["key"].split("/", 1)[0]), []).append(r["test_ppl"] > UNIFORM)
+    for a, b in itertools.combinations(pools.values(), 2):
+        values.append(study.fisher_exact(sum(a), len(a), sum(b), len(b)))
     for (g1, m1), (g2, m2) in itertools.combinations(groups.items(), 2):
         if g1[0] != g2[0] or len(m1) < 2 or len(m2) < 2:
             continue
@@ -152,5 +162,6 @@ def test_constants_that_are_not_in_the_json():
     assert len(train) == 153_522
     valid, test = study.split_heldout(heldout)
     assert len(valid) == len(test) == 8_529
+    assert f"{study.unigram_baseline()[1]:.2f}" == "16.94"
     plan = study.FULL
     assert plan["checkpoints"] * plan["batches_per_checkpoint"] * 32 * 35 == 201_600

@@ -184,3 +184,60 @@ def test_compare_needs_enough_seeds():
         study.compare(runs, ("lstm", 1, 8), ("gru", 1, 8), min_seeds=3)
     with pytest.raises(ValueError, match="at least 2"):
         study.compare(runs, ("lstm", 1, 8), ("gru", 1, 8))
+
+
+# ---------------------------------------------------------------- baselines and the initialisation check
+
+def test_fisher_exact_matches_published_values():
+    assert abs(study.fisher_exact(3, 4, 1, 4) - 0.4857) < 1e-4   # Fisher's lady tasting tea
+    assert abs(study.fisher_exact(1, 12, 9, 12) - 0.002759) < 1e-6  # Wikipedia's dieting table
+    assert study.fisher_exact(1, 12, 9, 12) == study.fisher_exact(9, 12, 1, 12)  # two-sided
+    assert study.fisher_exact(2, 6, 2, 6) == 1.0
+    with pytest.raises(ValueError, match="at least one run"):
+        study.fisher_exact(3, 2, 0, 4)
+
+
+def test_unigram_ppl_is_the_letter_frequency_guess():
+    # 'a' has frequency 3/4 and 'b' 1/4: perplexity on "ab" = 1 / sqrt(3/4 * 1/4)
+    assert abs(study.unigram_ppl([0, 0, 0, 1], [0, 1]) - 1 / math.sqrt(3 / 16)) < 1e-12
+    assert abs(study.unigram_ppl([2, 3], [3, 3, 2]) - 2.0) < 1e-12  # uniform over 2 tokens
+    with pytest.raises(ValueError, match=r"tokens \[7\] never occur"):
+        study.unigram_ppl([0, 1], [7])
+    with pytest.raises(ValueError, match="non-empty"):
+        study.unigram_ppl([], [1])
+    valid, test = study.unigram_baseline()
+    assert 1 < test < valid < 28  # far below the uniform guess, above a perfect model
+
+
+def test_normal_init_starts_pytorch_where_mxnet_starts(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    torch.manual_seed(0)
+    net = study.make_model("rnn", 2, 64, 28, torch.device("cpu"), init="normal")
+    params = dict(net.named_parameters())
+    assert {n for n in params if "bias" in n} and all(
+        not p.any() for n, p in params.items() if "bias" in n)
+    weights = torch.cat([p.flatten() for n, p in params.items() if "bias" not in n])
+    assert abs(weights.std().item() - 0.01) < 0.001 and abs(weights.mean().item()) < 0.001
+    default = study.make_model("rnn", 2, 64, 28, torch.device("cpu"))
+    assert any(p.abs().sum() > 0 for n, p in default.named_parameters() if "bias" in n)
+    with pytest.raises(ValueError, match="use one of default, normal"):
+        study.make_model("rnn", 1, 8, 28, torch.device("cpu"), init="xavier")
+    with pytest.raises(ValueError, match="use one of default, normal"):
+        study.run_study(None, init="zeros")
+    assert study.run_key("rnn", 2, 256, 1, "normal") == "depth-init-normal/rnn-2x256/seed1"
+    assert study.run_key("rnn", 2, 256, 1) == "depth/rnn-2x256/seed1"
+
+
+def test_plot_init_draws_each_group():
+    runs = [dict(key=study.run_key("rnn", L, 256, s, init), tab=tab, cell="rnn", num_layers=L,
+                 num_hiddens=256, seed=s, test_ppl=9.0 + L + s)
+            for tab, init in (("pytorch", "default"), ("pytorch", "normal"), ("mxnet", "default"))
+            for L in (1, 2) for s in range(3)]
+    fig = study.plot_init(runs, unigram=16.94).fig
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["PyTorch, its default initialisation (6 runs)",
+                      "PyTorch, N(0, 0.01²) as in MXNet (6 runs)",
+                      "MXNet (train_ch8: N(0, 0.01²)) (6 runs)"]
+    assert {line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() in ("--", ":")} == {28, 16.94}

@@ -288,9 +288,15 @@ def depth_sections(runs):
                       "not mattering, and smaller effects would need more seeds.")
         sections.append((tab, bullets, answer))
         readme.append(depth_readme(tab, rs, comparisons))
-    init = depth_initialisation(runs)
-    if init:
-        sections.append(("frameworks", [init], None))
+    normal = study.runs_from(runs, "pytorch", "normal")
+    if normal:
+        readme.append("#### Notebook 04, initialisation check (PyTorch from N(0, 0.01²), biases zero)\n\n"
+                      + study.markdown_table(sorted(study.summarize(normal), key=lambda r: (
+                          study.CELLS.index(r["cell"]), r["num_layers"], r["num_hiddens"]))))
+    extra = [b for b in (depth_initialisation(runs),
+                         depth_plateau(runs, study.unigram_baseline()[1])) if b]
+    if extra:
+        sections.append(("frameworks", extra, None))
     return cell_text(intro(("每种配置的参数量、种子、选中的检查点和速度", "parameters, seeds, chosen "
                                                             "checkpoints and speed of every configuration")),
                      sections), readme
@@ -302,26 +308,96 @@ def chose_last(runs):
 
 
 def depth_initialisation(runs):
-    """One bullet where both tabs have the 1-layer plain RNN with enough seeds:
-    the frameworks start from different weights (MXNet's ``train_ch8`` draws
-    N(0, 0.01^2) as the book's does; PyTorch keeps its layers' default), and
-    the plain RNN at lr 2 is where that shows.  The cause is named, not tested."""
+    """One bullet where both tabs have the plain RNN with enough seeds: the
+    frameworks start from different weights (MXNet's ``train_ch8`` draws
+    N(0, 0.01^2) as the book's does; PyTorch keeps its layers' defaults).
+    With the check's runs recorded (PyTorch started from N(0, 0.01^2),
+    ``python -m d2l_helpers.study --init normal``) the bullet tests the cause
+    with Fisher's exact test on the runs that end above the uniform guess;
+    without them it names the cause and says it is not tested."""
     rnn = {tab: [r for r in study.runs_from(runs, tab) if r["cell"] == "rnn"]
            for tab in frameworks.NAMES}
     if min(len(rs) for rs in rnn.values()) < MIN_SEEDS:
         return None
     above = {t: sum(r["test_ppl"] > UNIFORM for r in rs) for t, rs in rnn.items()}
     n = {t: len(rs) for t, rs in rnn.items()}
-    if above["pytorch"] == above["mxnet"]:
+    normal = [r for r in study.runs_from(runs, "pytorch", "normal") if r["cell"] == "rnn"]
+    depths = {r["num_layers"] for r in rnn["pytorch"]}
+    per_depth = [sum(r["num_layers"] == L for r in normal) for L in depths]
+    if not normal or min(per_depth) < MIN_SEEDS:
+        if above["pytorch"] == above["mxnet"]:
+            return None
+        return (f"**初始化：** 普通 RNN 的运行中，测试困惑度高于均匀猜测（{UNIFORM}）的，PyTorch 有 {above['pytorch']} 次（共 {n['pytorch']} 次），"
+                f"MXNet 有 {above['mxnet']} 次（共 {n['mxnet']} 次）。两个框架的起点不同：MXNet 的 `train_ch8` 与书中一样按 $N(0, 0.01^2)$ 重新初始化权重，"
+                f"PyTorch 保留各层的默认初始化；在学习率 2 下，普通 RNN 对起点最敏感。这是最可能的原因，但这里没有单独检验。",
+                f"**Initialisation:** of the plain RNN runs, {above['pytorch']} of {n['pytorch']} under PyTorch and "
+                f"{above['mxnet']} of {n['mxnet']} under MXNet end with a test perplexity above the uniform guess ({UNIFORM}). "
+                f"The frameworks start from different weights: MXNet's `train_ch8` re-initialises them from N(0, 0.01²) as "
+                f"the book's does, PyTorch keeps its layers' defaults, and at learning rate 2 the plain RNN is the most "
+                f"sensitive to where it starts. This is the likeliest cause, but it is not tested here.")
+    k = sum(r["test_ppl"] > UNIFORM for r in normal)
+    p = study.fisher_exact(above["pytorch"], n["pytorch"], k, len(normal))
+    ptxt = "p < 0.01" if p < 0.01 else f"p = {p:.2f}"
+    one = lambda rs: values([r for r in rs if r["num_layers"] == 1], "test_ppl")
+    w = test(one(normal), one(rnn["mxnet"]))
+    z1, e1 = ms(one(normal))
+    z2, e2 = ms(one(rnn["mxnet"]))
+    same = tested(w, ("PyTorch 的", "PyTorch's"))
+    head = (f"**初始化（已检验）：** 普通 RNN 的测试困惑度高于均匀猜测（{UNIFORM}）的运行，PyTorch 用默认初始化时 {above['pytorch']} 次（共 {n['pytorch']} 次），"
+            f"改用 MXNet 的起点 $N(0, 0.01^2)$（偏置为 0）后 {k} 次（共 {len(normal)} 次），MXNet {above['mxnet']} 次（共 {n['mxnet']} 次）；"
+            f"PyTorch 两种起点之间 Fisher 精确检验 {ptxt}。1 层：PyTorch 从 $N(0, 0.01^2)$ 出发 {z1}，MXNet {z2}（{same[0]}）。",
+            f"**Initialisation, tested:** plain RNN runs with a test perplexity above the uniform guess ({UNIFORM}): "
+            f"{above['pytorch']} of {n['pytorch']} under PyTorch from its default initialisation, {k} of {len(normal)} "
+            f"under PyTorch started from MXNet's N(0, 0.01²) (biases zero), {above['mxnet']} of {n['mxnet']} under MXNet; "
+            f"between PyTorch's two starts, Fisher's exact test {ptxt}. One layer: PyTorch from N(0, 0.01²) {e1}, "
+            f"MXNet {e2} ({same[1]}).")
+    if p < ALPHA and k <= above["mxnet"]:
+        tail = ("只换起点，PyTorch 的普通 RNN 就不再高于均匀猜测：两个框架在这里的差别可以由初始化解释。",
+                " Changing only the start stops PyTorch's plain RNN from ending above the uniform guess: the "
+                "initialisation accounts for the frameworks' difference here.")
+    elif p < ALPHA:
+        tail = ("换了起点，高于均匀猜测的次数显著减少，但仍多于 MXNet：初始化只解释了一部分差别。",
+                " Changing the start significantly reduces the runs above the uniform guess, but not to MXNet's "
+                "count: the initialisation explains part of the difference.")
+    else:
+        tail = ("换了起点，次数的变化不显著：这次检验没有显示初始化能解释这一差别。",
+                " With the other start the count does not change significantly: this check does not show that "
+                "the initialisation explains the difference.")
+    return head[0] + tail[0], head[1] + tail[1]
+
+
+def depth_plateau(runs, unigram):
+    """One bullet: the runs whose test perplexity is within 1% of the unigram
+    model's (letter frequencies alone), counted per tab and configuration."""
+    counts, layers = {}, set()
+    for tab in frameworks.NAMES:
+        for init in study.INITS:
+            for r in study.runs_from(runs, tab, init):
+                if abs(r["test_ppl"] - unigram) <= 0.01 * unigram:
+                    config = (r["cell"].upper(), r["num_layers"], r["num_hiddens"], init)
+                    counts.setdefault(tab, {}).setdefault(config, 0)
+                    counts[tab][config] += 1
+                    layers.add(r["num_layers"])
+    if not counts:
         return None
-    return (f"**初始化：** 普通 RNN 的运行中，测试困惑度高于均匀猜测（{UNIFORM}）的，PyTorch 有 {above['pytorch']} 次（共 {n['pytorch']} 次），"
-            f"MXNet 有 {above['mxnet']} 次（共 {n['mxnet']} 次）。两个框架的起点不同：MXNet 的 `train_ch8` 与书中一样按 $N(0, 0.01^2)$ 重新初始化权重，"
-            f"PyTorch 保留各层的默认初始化；在学习率 2 下，普通 RNN 对起点最敏感。这是最可能的原因，但这里没有单独检验。",
-            f"**Initialisation:** of the plain RNN runs, {above['pytorch']} of {n['pytorch']} under PyTorch and "
-            f"{above['mxnet']} of {n['mxnet']} under MXNet end with a test perplexity above the uniform guess ({UNIFORM}). "
-            f"The frameworks start from different weights: MXNet's `train_ch8` re-initialises them from N(0, 0.01²) as "
-            f"the book's does, PyTorch keeps its layers' defaults, and at learning rate 2 the plain RNN is the most "
-            f"sensitive to where it starts. This is the likeliest cause, but it is not tested here.")
+    def name(c, lang):
+        cell, L, h, init = c
+        start = {"normal": ("，从 $N(0, 0.01^2)$ 出发", " from N(0, 0.01²)")}.get(init, ("", ""))
+        return f"{cell} {L}×{h}{start[lang]}"
+    zh = "；".join(f"{TAB_NAMES[t]}：" + "、".join(f"{name(c, 0)}（{k}）" for c, k in cs.items())
+                  for t, cs in counts.items())
+    en = "; ".join(f"{TAB_NAMES[t]}: " + ", ".join(f"{name(c, 1)} ({k})" for c, k in cs.items())
+                   for t, cs in counts.items())
+    total = sum(sum(cs.values()) for cs in counts.values())
+    deep = (("它们全是两层以上的网络。", " All of them have two or more layers.")
+            if min(layers) > 1 else ("", ""))
+    return (f"**只学会了字母频率：** 只按训练文本里各字符的出现频率来猜（一元模型，不看上下文），测试困惑度是 {unigram:.2f}。"
+            f"有 {total} 次运行的测试困惑度与它相差不到 1%（括号里是种子数）：{zh}。这些模型学会了每个字符有多常见，"
+            f"却几乎没有学到字符的顺序。{deep[0]}",
+            f"**Letter frequencies only:** guessing every character from how often it occurs in the training text "
+            f"(a unigram model, no context) gives a test perplexity of {unigram:.2f}. {total} runs end within 1% of "
+            f"it (seeds in brackets): {en}. These models learned how common each character is, and little or "
+            f"nothing about their order.{deep[1]}")
 
 
 def depth_readme(tab, rs, comparisons):
@@ -540,12 +616,43 @@ def ex3_sections(runs):
             why = ("：种子之间不一致，预算可能是限制之一。", ": the seeds disagree; the budget may be one of the limits.")
         else:
             why = ("：限制它的不是预算。", ": the budget is not what limits it.")
-        bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点{why[0]}",
+        every = chose_last(all_runs)
+        bullets.append((f"**预算：** {corpus_name(big)[0]}的 {len(g[big])} 个种子中有 {last} 个选中了最后一个检查点{why[0]}"
+                        f"全部 {len(all_runs)} 次运行中有 {every} 次选中了最后一个检查点。",
                         f"**Budget:** {last} of the {seeds(len(g[big]))} of {corpus_name(big)[1]} chose the last "
-                        f"checkpoint{why[1]}"))
+                        f"checkpoint{why[1]} Of all {len(all_runs)} runs, {every} chose the last checkpoint."))
         sections.append((tab, bullets, None))
         readme.append(ex3_readme(tab, g, order))
+    both = ex3_frameworks(runs)
+    if both:
+        sections.append(("frameworks", [both], None))
     return cell_text(intro(("每种语料一行", "one row per corpus")), sections), readme
+
+
+def ex3_frameworks(runs):
+    """Where both tabs have the new design: the range of their corpora's mean
+    test perplexities side by side, and how many runs chose their last
+    checkpoint.  The starting point is named as a likely cause, not tested."""
+    spans = {}
+    for tab in frameworks.NAMES:
+        g = seeded([r for r in runs if r.get("tab") == tab], "ex3/", "test_ppl")
+        if not g or min(len(v) for v in g.values()) < MIN_SEEDS:
+            return None
+        means = [study.mean_sd(values(v, "test_ppl"))[0] for v in g.values()]
+        rs = [r for v in g.values() for r in v]
+        spans[tab] = (min(means), max(means), chose_last(rs), len(rs))
+    (a1, b1, l1, n1), (a2, b2, l2, n2) = spans["pytorch"], spans["mxnet"]
+    if a2 <= b1 and a1 <= b2:
+        return None  # the ranges overlap: nothing to point out
+    return (f"**同样的预算，两个框架：** 各语料的平均测试困惑度，PyTorch 在 {a1:.2f} 到 {b1:.2f} 之间，MXNet 在 {a2:.2f} 到 {b2:.2f} 之间；"
+            f"选中最后一个检查点的运行，PyTorch {l1} 次（共 {n1} 次），MXNet {l2} 次（共 {n2} 次）。"
+            f"两个框架的模型和超参数相同，起点不同（MXNet 的 `train_ch8` 从 $N(0, 0.01^2)$ 出发）；"
+            f"第 4 个笔记本的检验表明起点会改变普通 RNN 的结果，对这里的 LSTM 是否如此没有检验。",
+            f"**Same budget, two frameworks:** the corpora's mean test perplexities lie between {a1:.2f} and {b1:.2f} "
+            f"under PyTorch and between {a2:.2f} and {b2:.2f} under MXNet; {l1} of {n1} PyTorch runs and {l2} of {n2} "
+            f"MXNet runs chose their last checkpoint. The models and hyperparameters are the same, the starting point "
+            f"is not (MXNet's `train_ch8` starts from N(0, 0.01²)); notebook 4's check shows that the start changes "
+            f"the plain RNN's results, whether it does so for this LSTM is not tested.")
 
 
 def ex3_readme(tab, g, order):
