@@ -145,6 +145,13 @@ def _budgets(full, class_, quick):
 # recorded results were made with; class mode is sized to about 5 minutes per
 # notebook and tab on a 2-core CPU (tests/test_modes.py checks the estimate).
 BUDGETS = {
+    # exercise 1: the scratch and the built-in two-layer RNN, the same budget as
+    # exercise 2 (the book's 500 epochs as 20 checkpoints of 25 epochs' worth);
+    # class mode 2 seeds and 110 epochs' worth (MXNet's scratch model, the
+    # slowest, trains at about 13,000 tokens/s)
+    "ex1": _budgets(Budget(seeds=(0, 1, 2), checkpoints=20, batches_per_checkpoint=200),
+                    Budget(seeds=(0, 1), checkpoints=20, batches_per_checkpoint=44),
+                    Budget(seeds=(0,), checkpoints=2, batches_per_checkpoint=3)),
     # exercise 2: LSTM and GRU on the chapter's text, the book's 500 epochs of 8
     # minibatches as 20 checkpoints of 25 epochs' worth; class mode keeps 2 seeds
     # (Welch's test needs 2) and 110 epochs' worth (about 5 minutes), past the

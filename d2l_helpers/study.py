@@ -183,7 +183,17 @@ def seed_everything(d2l, seed):
         mx.random.seed(seed)
 
 
+def _scratch(net):
+    """A from-scratch model (the book's ``RNNModelScratch``): a plain list of
+    tensors in ``net.params``, no Module or Block around them."""
+    return (isinstance(getattr(net, "params", None), list)
+            and not hasattr(net, "state_dict") and not hasattr(net, "collect_params"))
+
+
 def _snapshot_fn(net):
+    if _scratch(net):  # a list of tensors (PyTorch) or arrays (MXNet)
+        return lambda: [p.detach().clone() if hasattr(p, "clone") else p.copy()
+                        for p in net.params]
     if hasattr(net, "state_dict"):  # PyTorch
         return lambda: {k: v.detach().clone() for k, v in net.state_dict().items()}
     params = net.collect_params()  # MXNet Gluon
@@ -191,7 +201,16 @@ def _snapshot_fn(net):
 
 
 def _load(net, weights):
-    if hasattr(net, "load_state_dict"):
+    if _scratch(net):
+        if hasattr(net.params[0], "clone"):  # PyTorch: in place, keeping requires_grad
+            import torch
+            with torch.no_grad():
+                for p, w in zip(net.params, weights):
+                    p.copy_(w)
+        else:  # MXNet: in place, keeping the attached gradient buffers
+            for p, w in zip(net.params, weights):
+                p[:] = w
+    elif hasattr(net, "load_state_dict"):
         net.load_state_dict(weights)
     else:
         for k, p in net.collect_params().items():
@@ -200,6 +219,8 @@ def _load(net, weights):
 
 def num_params(net):
     """The number of trainable numbers in ``net``."""
+    if _scratch(net):
+        return sum(int(np.prod(p.shape)) for p in net.params)
     if hasattr(net, "parameters") and not hasattr(net, "collect_params"):
         return sum(p.numel() for p in net.parameters() if p.requires_grad)
     return sum(int(np.prod(p.shape)) for p in net.collect_params().values())

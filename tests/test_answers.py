@@ -98,7 +98,7 @@ def test_every_quoted_number_comes_from_the_runs():
     runs = depth_runs() + ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45]) + ex3_runs() + ex4_runs()
     runs += ex2_runs([9.0, 9.3, 9.1], [9.2, 9.1, 9.4], tab="mxnet")
     cells, readme = answers.render(runs)
-    prefixes = {"04": "depth/", "ex2": "ex2/", "ex3": "ex3/", "ex4": "ex4/"}
+    prefixes = {"04": "depth/", "ex1": "ex1/", "ex2": "ex2/", "ex3": "ex3/", "ex4": "ex4/"}
     for name, pair in cells.items():
         allowed = formatted(recorded_values(prefixes[name], runs)) | CONSTANTS
         stray = [x for text in pair for x in quoted(text) if x not in allowed]
@@ -308,3 +308,34 @@ def test_depth_names_the_runs_stuck_at_letter_frequencies():
     assert "All of them have two or more layers." in en and "18.50" in zh
     runs[0]["test_ppl"] = unigram  # a 1-layer run joins them
     assert "two or more layers" not in answers.depth_plateau(runs, unigram)[1]
+
+
+def ex1_runs(scratch, concise, tab="pytorch", speeds=(13_000.0, 70_000.0)):
+    out = []
+    for kind, ppls, speed in (("scratch", scratch, speeds[0]), ("concise", concise, speeds[1])):
+        for s, p in enumerate(ppls):
+            out.append(run(f"ex1/{kind}/seed{s}", tab, test_ppl=p, valid_ppl_chosen=p - 0.1, chosen_epoch=3 + s,
+                           checkpoints=20, budget_tokens=4_480_000, lr=1, final_train_ppl=1.03,
+                           final_valid_ppl=130.0 + s, tokens_per_sec=speed + 100 * s, wall_time_s=100.0, seed=s))
+    return out
+
+
+def test_ex1_follows_the_seeds():
+    close = answers.render(ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05]))[0]
+    en = section(text_of(close, "ex1"), "pytorch")
+    assert "**Accuracy:** scratch 10.03 ± 0.15, built-in 9.98 ± 0.16" in en
+    assert "no significant difference in accuracy between the two implementations (which is not the same as " \
+           "equally accurate)" in en
+    assert "the built-in layer at 5.35x the scratch model's; the built-in layer is significantly faster" in en
+    assert "copies the scratch model's initial weights" in en
+    assert "has not been measured under this framework yet" in section(text_of(close, "ex1"), "mxnet")
+    apart = answers.render(ex1_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7], tab="mxnet"))[0]
+    en = section(text_of(apart, "ex1"), "mxnet")
+    assert "the scratch model's test perplexity is significantly lower" in en
+    assert "draws the built-in layer's weights afresh" in en
+    few = answers.render(ex1_runs([9.0, 9.1], [9.6, 9.7]))[0]  # 2 seeds: reported, not tested
+    assert "fewer than 3 seeds, not tested" in text_of(few, "ex1")
+    runs = ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05])
+    allowed = formatted(recorded_values("ex1/", runs)) | CONSTANTS
+    cells = answers.render(runs)[0]
+    assert [x for text in cells["ex1"] for x in quoted(text) if x not in allowed] == []

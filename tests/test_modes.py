@@ -77,17 +77,14 @@ def runs(notebook, mode):
     """Planned runs of ``notebook`` in ``mode``: (training tokens, tokens
     evaluated once afterwards, tokens/s)."""
     m = modes.MODES[mode]
-    if notebook in ("03", "ex1"):  # whole-epoch runs, the mode's own epoch share
-        epochs = m.epochs(500) * TOKENS_PER_EPOCH
-        if notebook == "03":
-            return [(epochs, 0, recorded_speed("chapter/lstm-2layer"))]
-        return [(epochs, 0, recorded_speed("ex1/scratch")),
-                (epochs, 0, recorded_speed("ex1/concise"))]
+    if notebook == "03":  # whole-epoch runs, the mode's own epoch share
+        return [(m.epochs(500) * TOKENS_PER_EPOCH, 0, recorded_speed("chapter/lstm-2layer"))]
     b = m.budget(notebook)
     per_run = b.tokens_per_run(BATCH, STEPS)
-    if notebook == "ex2":  # validation after every checkpoint, the test half once
-        return [(per_run, TM_VALID * (1 + b.checkpoints), recorded_speed(f"ex2/{kind}"))
-                for _ in b.seeds for kind in ("lstm", "gru")]
+    if notebook in ("ex1", "ex2"):  # validation after every checkpoint, the test half once
+        kinds = ("scratch", "concise") if notebook == "ex1" else ("lstm", "gru")
+        return [(per_run, TM_VALID * (1 + b.checkpoints), recorded_speed(f"{notebook}/{kind}"))
+                for _ in b.seeds for kind in kinds]
     if notebook == "ex3":  # six corpora, the same tokens each
         return [(per_run, TM_VALID + WELLS_TAILS, recorded_speed("ex3/"))
                 for _ in b.seeds for _ in range(6)]

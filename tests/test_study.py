@@ -241,3 +241,68 @@ def test_plot_init_draws_each_group():
                       "PyTorch, N(0, 0.01²) as in MXNet (6 runs)",
                       "MXNet (train_ch8: N(0, 0.01²)) (6 runs)"]
     assert {line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() in ("--", ":")} == {28, 16.94}
+
+
+def test_run_one_snapshots_and_restores_a_scratch_model(monkeypatch):
+    """The book's RNNModelScratch keeps its weights in a plain list: run_one
+    counts them, keeps a copy per checkpoint and restores the chosen one."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import torch as d2l
+    rng = np.random.default_rng(0)
+    vocab = d2l.Vocab(list("time traveller"))
+    data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
+                valid=rng.integers(1, len(vocab), 200), test=rng.integers(1, len(vocab), 200))
+    v, h = len(vocab), 8
+
+    def get_params(vocab_size, num_hiddens, device):
+        ps = [torch.randn(vocab_size, num_hiddens) * 0.01, torch.randn(num_hiddens, num_hiddens) * 0.01,
+              torch.zeros(num_hiddens), torch.randn(num_hiddens, vocab_size) * 0.01, torch.zeros(vocab_size)]
+        return [p.requires_grad_(True) for p in ps]
+
+    def rnn(inputs, state, params):
+        W_xh, W_hh, b_h, W_hq, b_q = params
+        H, = state
+        outputs = []
+        for X in inputs:
+            H = torch.tanh(X @ W_xh + H @ W_hh + b_h)
+            outputs.append(H @ W_hq + b_q)
+        return torch.cat(outputs, dim=0), (H,)
+
+    def make_model(kind, num_layers, num_hiddens, vocab_size, device):
+        return d2l.RNNModelScratch(vocab_size, num_hiddens, device, get_params,
+                                   lambda b, n, d: (torch.zeros((b, n)),), rnn)
+
+    res, hist, net = study.run_one(d2l, make_model, data, "scratch", 1, h, seed=0,
+                                   checkpoints=3, batches_per_checkpoint=2, batch_size=4,
+                                   num_steps=5, lr=1, device=torch.device("cpu"))
+    assert res["params"] == v * h + h * h + h + h * v + v
+    assert res["tokens_seen"] == res["budget_tokens"] == 3 * 2 * 4 * 5
+    # the net holds the chosen checkpoint: its test perplexity is the reported one
+    assert abs(d2l.evaluate_ppl(net, data["test"], torch.device("cpu")) - res["test_ppl"]) < 1e-6
+    assert all(p.requires_grad for p in net.params)
+    snap = study._snapshot_fn(net)()
+    with torch.no_grad():
+        net.params[0].add_(1.0)
+    study._load(net, snap)
+    assert torch.equal(net.params[0], snap[0]) and net.params[0] is not snap[0]
+
+
+def test_scratch_snapshots_under_mxnet():
+    pytest.importorskip("mxnet")
+    from mxnet import np as mnp
+
+    class Scratch:  # the shape of the book's RNNModelScratch: weights in a list
+        def __init__(self):
+            self.params = [mnp.ones((2, 3)), mnp.zeros(3)]
+            for p in self.params:
+                p.attach_grad()
+
+    net = Scratch()
+    assert study.num_params(net) == 9
+    snap = study._snapshot_fn(net)()
+    net.params[0][:] = 5
+    assert float(snap[0].sum()) == 6  # a copy, not a view
+    study._load(net, snap)
+    assert float(net.params[0].sum()) == 6 and net.params[0].grad is not None

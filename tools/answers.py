@@ -1,4 +1,4 @@
-"""Write the measured-answer cells of notebooks 04, ex2, ex3 and ex4, and the
+"""Write the measured-answer cells of notebooks 04, ex1, ex2, ex3 and ex4, and the
 README's long result tables, from the recorded full-mode runs.
 
     python tools/answers.py                 # rewrite the cells and README.md
@@ -35,6 +35,7 @@ TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet",
              "frameworks": "PyTorch / MXNet"}  # the last: bullets comparing both
 NOTEBOOKS = {
     "04": "notebooks/04-depth-study.ipynb",
+    "ex1": "notebooks/exercises/ex1-two-layer-rnn-scratch.ipynb",
     "ex2": "notebooks/exercises/ex2-gru-vs-lstm.ipynb",
     "ex3": "notebooks/exercises/ex3-more-books.ipynb",
     "ex4": "notebooks/exercises/ex4-mixing-authors.ipynb",
@@ -411,6 +412,93 @@ def depth_readme(tab, rs, comparisons):
             lines.append(f"| {name} | fewer than {MIN_SEEDS} seeds | | |")
         else:
             lines.append(f"| {name} | {w['diff']:+.2f} | {w['ci'][0]:+.2f} to {w['ci'][1]:+.2f} | {w['p']:.3f} |")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ ex1
+
+IMPLS = {"scratch": ("从零实现", "the scratch model"), "concise": ("自带层", "the built-in layer")}
+
+
+def ex1_sections(runs):
+    sections, readme = [], []
+    for tab in frameworks.NAMES:
+        g = seeded([r for r in runs if r.get("tab") == tab], "ex1/", "test_ppl")
+        if not set(IMPLS) <= set(g):
+            sections.append((tab, [("新设计（每种实现 3 个种子、恰好相同的词元预算、验证集/测试集划分）尚未在这个框架下测量。",
+                                    "The new design (3 seeds per implementation, exactly the same token budget, a "
+                                    "validation/test split) has not been measured under this framework yet.")], None))
+            continue
+        sc, co = g["scratch"], g["concise"]
+        n = min(len(sc), len(co))
+        start = (("每个种子下，自带层先复制从零实现的初始权重，两者从同一点出发",
+                  "for each seed the built-in layer copies the scratch model's initial weights, so both start from the same point")
+                 if tab == "pytorch" else
+                 ("`train_ch8` 为自带层重新抽取权重（分布相同，数不同）",
+                  "`train_ch8` draws the built-in layer's weights afresh (same distribution, other numbers)"))
+        bullets = [(
+            f"**条件：** 每种实现 {n} 个种子，每次恰好 {sc[0]['budget_tokens']:,} 个训练词元，学习率 {sc[0]['lr']:g}；"
+            f"{start[0]}；精度用在验证集上挑选的检查点的测试困惑度；设备：{device_of(sc + co)}。",
+            f"**Conditions:** {seeds(n)} per implementation, exactly {sc[0]['budget_tokens']:,} training tokens per "
+            f"run, learning rate {sc[0]['lr']:g}; {start[1]}; accuracy is the test perplexity at the checkpoint "
+            f"chosen on validation; device: {device_of(sc + co)}.")]
+        a, b = values(sc, "test_ppl"), values(co, "test_ppl")
+        w = test(a, b)
+        (za, ea), (zb, eb) = ms(a), ms(b)
+        wt = tested(w, ("从零实现", "the scratch model"))
+        bullets.append((f"**精度：** 从零实现 {za}，自带层 {zb}（均值 ± 标准差）。从零实现减自带层：{wt[0]}。",
+                        f"**Accuracy:** scratch {ea}, built-in {eb} (mean ± sd). Scratch minus built-in: {wt[1]}."))
+        rng = lambda rs: (lambda xs: f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}")(
+            sorted({int(r["chosen_epoch"]) for r in rs}))
+        ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in IMPLS}
+        fv = {k: ms(values(g[k], "final_valid_ppl")) for k in IMPLS}
+        bullets.append((
+            f"**验证曲线：** 选中的检查点是第 {rng(sc)} 个（从零实现）和第 {rng(co)} 个（自带层，共 {sc[0]['checkpoints']} 个）；"
+            f"最终训练困惑度 {ft['scratch']:.2f} 和 {ft['concise']:.2f}，最终验证困惑度 {fv['scratch'][0]} 和 {fv['concise'][0]}："
+            f"两者都在记忆训练文本。",
+            f"**Validation curve:** the chosen checkpoints are {rng(sc)} (scratch) and {rng(co)} (built-in) of "
+            f"{sc[0]['checkpoints']}; final training perplexity {ft['scratch']:.2f} and {ft['concise']:.2f}, final "
+            f"validation perplexity {fv['scratch'][1]} and {fv['concise'][1]}: both memorize their training text."))
+        sa, sb = values(sc, "tokens_per_sec"), values(co, "tokens_per_sec")
+        ws = test(sb, sa)
+        ma, mb = study.mean_sd(sa)[0], study.mean_sd(sb)[0]
+        ratio = mb / ma
+        sig = ws is not None and ws["p"] < ALPHA
+        who = ("自带层", "the built-in layer") if mb > ma else ("从零实现", "the scratch model")
+        bullets.append((
+            f"**速度：** 从零实现 {ma:,.0f}、自带层 {mb:,.0f} 词元/秒（种子均值），自带层是从零实现的 {ratio:.2f} 倍；{who[0]}"
+            + ("显著更快" if sig else "更快，但差别不显著" if ws else "更快，种子不足、未检验")
+            + (f"（{_p(ws)}）" if ws else "") + "。",
+            f"**Speed:** scratch {ma:,.0f}, built-in {mb:,.0f} tokens/s (mean over seeds), the built-in layer at "
+            f"{ratio:.2f}x the scratch model's; {who[1]} is "
+            + ("significantly faster" if sig else "faster, but not significantly" if ws else "faster, too few seeds to test")
+            + (f" ({_p(ws)})" if ws else "") + "."))
+        acc = (("用这几个种子看不出两种实现的精度有显著差别（这不等于一样准）",
+                "these seeds show no significant difference in accuracy between the two implementations (which is "
+                "not the same as equally accurate)") if w is not None and w["p"] >= ALPHA else
+               verdict(w, ("从零实现的测试困惑度", "the scratch model's test perplexity")) if w is not None else
+               ("种子不足，无法判断精度", "too few seeds to judge accuracy"))
+        answer = (f"**答案：** 从零写出的两层循环神经网络与框架的层算的是同一个公式（上面的断言已验证）；{acc[0]}。"
+                  f"速度之比取决于框架和设备。",
+                  f"**Answer:** the two-layer RNN written from scratch computes the same equations as the framework's "
+                  f"layer (the asserts above check it); {acc[1]}. The speed ratio depends on the framework and the device.")
+        sections.append((tab, bullets, answer))
+        readme.append(ex1_readme(tab, g))
+    return cell_text(intro(("每种实现一行", "one row per implementation")), sections), readme
+
+
+def ex1_readme(tab, g):
+    lines = [f"#### Exercise 1, two-layer RNN from scratch against the built-in layer ({TAB_NAMES.get(tab, tab)})", "",
+             "| implementation | seeds | final training perplexity | test perplexity (mean ± sd) | checkpoint chosen "
+             "| final validation perplexity | tokens/s | wall time |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for k, name in (("scratch", "from scratch"), ("concise", "built-in")):
+        rs = g[k]
+        lines.append(
+            f"| {name} | {len(rs)} | {study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | "
+            f"{ms(values(rs, 'test_ppl'))[1]} | {', '.join(str(int(r['chosen_epoch'])) for r in rs)} | "
+            f"{ms(values(rs, 'final_valid_ppl'))[1]} | {ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | "
+            f"{study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
     return "\n".join(lines)
 
 
@@ -794,7 +882,7 @@ def ex4_readme(tab, g):
 
 # ------------------------------------------------------------------ driver
 
-BUILDERS = {"04": depth_sections, "ex2": ex2_sections, "ex3": ex3_sections, "ex4": ex4_sections}
+BUILDERS = {"04": depth_sections, "ex1": ex1_sections, "ex2": ex2_sections, "ex3": ex3_sections, "ex4": ex4_sections}
 
 
 def render(runs):
@@ -805,7 +893,7 @@ def render(runs):
         cells[name], readme = build(runs)
         tables += readme
     text = ("Generated by `python tools/answers.py` from `results/full-mode.json`: the long tables behind the "
-            "measured-answer cells of notebooks 04, ex2, ex3 and ex4 (mean ± sample sd over seeds).\n\n"
+            "measured-answer cells of notebooks 04, ex1, ex2, ex3 and ex4 (mean ± sample sd over seeds).\n\n"
             + ("\n\n".join(tables) if tables else "No runs of the current designs are recorded yet."))
     return cells, text
 

@@ -186,11 +186,11 @@ def class_note(stem, results_dir=RESULTS):
     if nb in ("01", "02"):
         return ("课堂模式：与完整模式相同，本笔记本不训练模型。",
                 "Class mode: the same as full mode; this notebook trains no model.")
-    if nb in ("03", "ex1"):
+    if nb == "03":
         zh = f"课堂模式：训练 {CHAPTER_EPOCHS} 轮中的 {epochs} 轮，其余与完整模式相同。"
         en = f"Class mode: {epochs} of the {CHAPTER_EPOCHS} epochs; everything else as in full mode."
         best = _best_epochs(results_dir)
-        if nb == "03" and best:
+        if best:
             tabs = [t for t in frameworks.NAMES if t in best]
             at_zh = "、".join(f"第 {best[t]} 轮（{TAB_NAMES[t]}）" for t in tabs)
             at_en = " and ".join(f"epoch {best[t]} ({TAB_NAMES[t]})" for t in tabs)
@@ -204,12 +204,13 @@ def class_note(stem, results_dir=RESULTS):
                          f"tools/mode_times.py (and a budget to modes.BUDGETS if it trains)")
     b, full = modes.BUDGETS[nb]["class"], modes.BUDGETS[nb]["full"]
     n, nf = len(b.seeds), len(full.seeds)
-    if nb == "ex2":
+    if nb in ("ex1", "ex2"):
+        what = ("每种实现", "per implementation") if nb == "ex1" else ("每个模型", "per model")
         e = round(b.checkpoints * b.batches_per_checkpoint / CHAPTER_BATCHES)
         ef = round(full.checkpoints * full.batches_per_checkpoint / CHAPTER_BATCHES)
-        return (f"课堂模式：每个模型 {n} 个种子（完整模式 {nf} 个），训练 {e} 轮的小批量（完整模式 {ef} 轮）；"
+        return (f"课堂模式：{what[0]} {n} 个种子（完整模式 {nf} 个），训练 {e} 轮的小批量（完整模式 {ef} 轮）；"
                 f"数据和模型不变，Welch t 检验照常进行，但 {n} 个种子只能分辨很大的差别。",
-                f"Class mode: {n} seeds per model (full mode: {nf}) and {e} epochs' worth of "
+                f"Class mode: {n} seeds {what[1]} (full mode: {nf}) and {e} epochs' worth of "
                 f"minibatches (full mode: {ef}); the data and models stay, Welch's test still "
                 f"runs, but {n} seeds can tell only large differences apart.")
     t, tf = b.tokens_per_run(), full.tokens_per_run()
