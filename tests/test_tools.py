@@ -86,3 +86,31 @@ def test_book_shuts_down_each_notebooks_kernel(tmp_path):
     pid = int(nb.cells[0].outputs[0]["text"])
     assert pid != os.getpid()
     assert not pid_alive(pid), f"the kernel (pid {pid}) still runs after its notebook"
+
+
+def test_bench_reference_keeps_the_books_mxnet_defaults(monkeypatch, tmp_path):
+    """The reference row of `make bench` runs the book's loop in a worker that
+    imports d2l_helpers; its environment must keep MXNet's own engine and
+    threads (importing d2l_helpers would otherwise choose them), while our
+    rows get ours."""
+    import subprocess
+    import sys
+    # importing tools.bench points D2L_TRAININGS_DIR at a private registry;
+    # monkeypatch puts the test process's value back afterwards
+    monkeypatch.setenv("D2L_TRAININGS_DIR", str(tmp_path))
+    from tools import bench
+    probe = ("import os; from d2l_helpers import frameworks; "
+             "print(os.environ.get('MXNET_ENGINE_TYPE'), os.environ.get('MXNET_OMP_MAX_THREADS'))")
+    base = {k: v for k, v in bench.BASE_ENV.items()
+            if k not in ("MXNET_ENGINE_TYPE", "MXNET_OMP_MAX_THREADS", "OMP_NUM_THREADS", "D2L_THREADS")
+            and not k.startswith("D2L_HELPERS_SET")}
+    base["PYTHONPATH"] = str(bench.ROOT)
+
+    def env_after_import(extra):
+        out = subprocess.run([sys.executable, "-c", probe], env={**base, **extra},
+                             capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    which, extra = bench.VARIANTS["d2l 0.17.6"]
+    assert which == "ref" and env_after_import(extra) == ["None", "None"]
+    assert env_after_import(bench.VARIANTS["d2l_helpers"][1])[1] != "None"  # ours: set at import
