@@ -17,6 +17,19 @@ sys.path.insert(0, str(ROOT))  # `from tools import ...`
 from d2l_helpers import frameworks  # noqa: E402
 
 
+def tiny_data(vocab_cls, train=1_000, heldout=400, seed=0):
+    """A random corpus over the letters of "time traveller" for
+    ``study.run_one``: dict(corpus, vocab, valid, test), the held-out tokens
+    split in two halves."""
+    import numpy as np
+    from d2l_helpers import study
+    rng = np.random.default_rng(seed)
+    vocab = vocab_cls(list("time traveller"))
+    corpus = rng.integers(1, len(vocab), train)
+    valid, test = study.split_heldout(rng.integers(1, len(vocab), heldout))
+    return dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
+
+
 def require_tab(name):
     """Skip the calling test, saying why, when tab ``name`` cannot run here."""
     if not frameworks.available(name):

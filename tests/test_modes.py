@@ -14,6 +14,7 @@ import statistics
 
 import pytest
 
+from conftest import tiny_data
 from d2l_helpers import modes, notices, results, study
 
 BATCH, STEPS = 32, 35
@@ -196,14 +197,10 @@ def test_budgeted_runs_are_not_cut_again_in_class_mode(monkeypatch):
     its checkpoints (40% of them would break the notebooks' exact-budget
     asserts)."""
     torch = pytest.importorskip("torch")
-    import numpy as np
     monkeypatch.setenv("D2L_TAB", "pytorch")
     monkeypatch.setenv("D2L_QUICK", "class")
     from d2l_helpers import torch as d2l
-    rng = np.random.default_rng(0)
-    vocab = d2l.Vocab(list("time traveller"))
-    data = dict(corpus=rng.integers(1, len(vocab), 2_000), vocab=vocab,
-                valid=rng.integers(1, len(vocab), 200), test=rng.integers(1, len(vocab), 200))
+    data = tiny_data(d2l.Vocab, train=2_000)
     res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
                                  checkpoints=5, batches_per_checkpoint=2, batch_size=4,
                                  num_steps=5, device=torch.device("cpu"))

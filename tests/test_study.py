@@ -6,6 +6,7 @@ import random
 import numpy as np
 import pytest
 
+from conftest import tiny_data
 from d2l_helpers import study
 
 
@@ -115,12 +116,8 @@ def test_run_one_trains_on_exactly_the_budget(monkeypatch):
     monkeypatch.setenv("D2L_TAB", "pytorch")
     monkeypatch.setenv("D2L_QUICK", "0")
     from d2l_helpers import torch as d2l
-    rng = np.random.default_rng(0)
-    vocab = d2l.Vocab(list("time traveller"))
-    corpus = rng.integers(1, len(vocab), 2_000)
-    heldout = rng.integers(1, len(vocab), 400)
-    valid, test = study.split_heldout(heldout)
-    data = dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
+    data = tiny_data(d2l.Vocab, train=2_000)
+    vocab = data["vocab"]
     res, hist, net = study.run_one(d2l, study.make_model, data, "gru", 2, 8, seed=0,
                               checkpoints=3, batches_per_checkpoint=5,
                               batch_size=4, num_steps=7,
@@ -250,11 +247,8 @@ def test_run_one_snapshots_and_restores_a_scratch_model(monkeypatch):
     monkeypatch.setenv("D2L_TAB", "pytorch")
     monkeypatch.setenv("D2L_QUICK", "0")
     from d2l_helpers import torch as d2l
-    rng = np.random.default_rng(0)
-    vocab = d2l.Vocab(list("time traveller"))
-    data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
-                valid=rng.integers(1, len(vocab), 200), test=rng.integers(1, len(vocab), 200))
-    v, h = len(vocab), 8
+    data = tiny_data(d2l.Vocab)
+    v, h = len(data["vocab"]), 8
 
     def get_params(vocab_size, num_hiddens, device):
         ps = [torch.randn(vocab_size, num_hiddens) * 0.01, torch.randn(num_hiddens, num_hiddens) * 0.01,
