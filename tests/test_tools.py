@@ -114,3 +114,24 @@ def test_bench_reference_keeps_the_books_mxnet_defaults(monkeypatch, tmp_path):
     which, extra = bench.VARIANTS["d2l 0.17.6"]
     assert which == "ref" and env_after_import(extra) == ["None", "None"]
     assert env_after_import(bench.VARIANTS["d2l_helpers"][1])[1] != "None"  # ours: set at import
+
+
+def test_speedups_quoted_in_notebook_03_are_the_recorded_bench():
+    """Notebook 03 quotes `make bench`'s ratios (whole train_ch8 and loop
+    alone); they must be those of the committed runs: PyTorch from
+    results/bench-2026-11-29.json, MXNet from the re-run after the reference
+    row's fix (results/bench-mxnet-2026-11-29.json)."""
+    import json
+    import nbformat
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    first = {r["tab"]: r for r in json.loads((root / "results/bench-2026-11-29.json").read_text())}
+    fixed = {r["tab"]: r for r in json.loads((root / "results/bench-mxnet-2026-11-29.json").read_text())}
+    runs = {"pytorch": first["pytorch"], "mxnet": fixed["mxnet"]}
+    nb = nbformat.read(str(root / "notebooks/03-training-and-prediction.ipynb"), as_version=4)
+    en = next(c.source for c in nb.cells if "`make bench` measured" in c.source)
+    zh = next(c.source for c in nb.cells if "`make bench` 实测" in c.source)
+    for tab in ("pytorch", "mxnet"):
+        for field in ("ratio", "loop_ratio"):
+            x = f"{runs[tab][field]:.2f}"
+            assert f"{x} times" in en and f"{x} 倍" in zh, (tab, field, x)
