@@ -22,6 +22,7 @@ is given (``from d2l_helpers import torch as d2l`` or ``mxnet as d2l``):
 shell and records every run with :func:`d2l_helpers.results.record`.
 """
 import collections
+import functools
 import math
 import random
 import time
@@ -314,8 +315,7 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
         raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
     make_model = make_model or globals()["make_model"]
     if init != "default":
-        base = make_model
-        make_model = lambda *args: base(*args, init=init)  # noqa: E731
+        make_model = functools.partial(make_model, init=init)
     p = plan()  # says what a mode other than full cuts
     data = load_data(d2l)
     jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
