@@ -1,4 +1,4 @@
-"""`make times` (tools/mode_times.py): the time lines and README's table.
+"""`make times` (tools/mode_times.py): the time lines and docs/TEACHING.md's table.
 
 * what is stored equals what the tool generates from the committed results
   (so CI fails when a recording changes and `make times` was not run);
@@ -35,7 +35,9 @@ def test_every_notebook_has_its_time_lines_after_the_title(path):
     assert [c.metadata["tags"] for c in nb.cells[2:4]] == [["lang-zh", "mode-times"],
                                                            ["lang-en", "mode-times"]]
     assert nb.cells[0].source.startswith("# ") and nb.cells[1].source.startswith("# ")
-    assert "GPU：" in zh and "GPU:" in en and "Class mode" in en and "课堂模式" in zh
+    assert "GPU：" in zh and "GPU:" in en and "class" in en and "课堂模式" in zh
+    assert "\n" not in zh and "\n" not in en  # one short line each
+    assert len(en.split()) <= 45, en
 
 
 def _write(folder, name, entries):
@@ -54,8 +56,10 @@ def test_missing_files_and_entries_say_not_measured(tmp_path):
     walls = mode_times.load(tmp_path)  # no file at all
     assert walls == {}
     zh, en = mode_times.lines("ex3-more-books", walls, tmp_path)
-    assert en.count("not measured yet") == 4 and zh.count("尚未测量") == 4
-    assert "GPU: not measured yet." in en and "GPU：尚未测量。" in zh
+    assert en.count("not measured (no run of this version recorded yet)") == 3
+    assert zh.count("未测量（还没有这一版的记录）") == 3
+    assert "GPU: not measured (the recording machine has no GPU)." in en
+    assert "GPU：未测量（记录用的机器没有 GPU）。" in zh
     assert not re.search(r"\d+ (s|min)\b", en)
 
 
@@ -71,13 +75,12 @@ def test_recorded_times_per_mode_and_tab(tmp_path):
         _wall("ex3-more-books", "pytorch", 12.0, "quick", device="GPU: NVIDIA H200")])
     walls = mode_times.load(tmp_path)
     zh, en = mode_times.lines("ex3-more-books", walls, tmp_path)
-    assert ("Full mode: 18 min (PyTorch), MXNet not measured yet, measured 2026-11-30. "
-            "Class mode (`D2L_QUICK=class`): 4 min (PyTorch), 80 s (MXNet), measured 2026-11-30. "
-            "Quick mode (`D2L_QUICK=1`): 30 s (MXNet), PyTorch not measured yet, "
-            "measured 2026-11-30. GPU: Quick mode (`D2L_QUICK=1`) 12 s (PyTorch), "
-            "MXNet not measured yet, measured 2026-11-30.") in en
-    assert "课堂模式（`D2L_QUICK=class`）：4 分钟（PyTorch），80 秒（MXNet），2026-11-30 测得。" in zh
-    table = mode_times.readme_table(walls)
+    assert en == ("**Run time** (2-core CPU, PyTorch / MXNet): "
+                  "full 18 min / not measured (no run of this version recorded yet), "
+                  "class 4 min / 80 s, quick not measured / 30 s (no run of this version recorded "
+                  "yet); GPU: quick 12 s / not measured.")
+    assert "课堂模式 4 分钟 / 80 秒" in zh and "完整模式 18 分钟 / 未测量（还没有这一版的记录）" in zh
+    table = mode_times.readme_table(walls, tmp_path)
     assert "| ex3-more-books | 18 min / not measured yet | 4 min / 80 s | " \
            "not measured yet / 30 s |" in table
     # a total needs every notebook of the group
@@ -126,11 +129,10 @@ def test_a_recording_of_an_earlier_version_is_named_as_such(tmp_path):
         dict(_wall("ex3-more-books", "mxnet", 3000.0), time=since)])  # this version
     walls = mode_times.load(tmp_path)
     zh, en = mode_times.lines("ex3-more-books", walls, tmp_path)
-    assert ("Full mode: 50 min (MXNet), PyTorch not measured yet, measured 2026-11-28 "
-            "(the earlier version with 1 seed and rounded epochs: 18 min (PyTorch), "
-            "measured 2026-11-27).") in en
-    assert "（1 个种子、轮数取整的旧版本：18 分钟（PyTorch），2026-11-27 测得）" in zh
-    table = mode_times.readme_table(walls)
+    assert ("full not measured / 50 min (only an earlier version of the experiment "
+            "was timed)") in en
+    assert "完整模式 未测量 / 50 分钟（只记录过实验的旧版本）" in zh
+    table = mode_times.readme_table(walls, tmp_path)
     assert "| ex3-more-books | not measured yet / 50 min |" in table
     assert "earlier version of the experiment (the notebook gives those times): " \
            "ex3-more-books (full mode)." in table

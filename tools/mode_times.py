@@ -9,18 +9,20 @@ Reads the notebooks' wall times that ``tools/book.py`` records (entries
 
 and writes
 
-* the time lines near the top of every notebook: a zh/en pair of markdown
-  cells tagged ``mode-times``, right after the title pair (how long full,
-  class and quick mode take per tab on the 2-core CPU, the GPU times, and
-  what class mode keeps and drops, from ``d2l_helpers.modes.BUDGETS``);
-* the table of README's "For teachers" section, between
-  ``<!-- mode-times:start -->`` and ``<!-- mode-times:end -->``.
+* the time line near the top of every notebook: a zh/en pair of markdown
+  cells tagged ``mode-times``, right after the title pair, one short line
+  each (how long full, class and quick mode take per tab on the 2-core CPU,
+  and the GPU times);
+* the table of docs/TEACHING.md, between ``<!-- mode-times:start -->`` and
+  ``<!-- mode-times:end -->``: the same times with their dates, totals, and
+  what class mode keeps and drops per notebook (``d2l_helpers.modes.BUDGETS``).
 
-A missing file or entry reads "not measured yet"; nothing is estimated.  An
+A missing file or entry reads "not measured" with the reason in the notebook
+line ("not measured yet" in the table); nothing is estimated.  An
 entry counts as a GPU time when its ``device`` names a GPU (or CUDA), as a CPU
 time otherwise (``tools/book.py``'s notebook entries carry no device).
 
-    python tools/mode_times.py            # write the cells and the README table
+    python tools/mode_times.py            # write the cells and the table in docs/TEACHING.md
     python tools/mode_times.py --check    # exit 1 if either would change
 """
 import argparse
@@ -42,6 +44,7 @@ from tools.markers import replace_between  # noqa: E402
 TAG = "mode-times"
 MARKER = "mode-times"
 RESULTS = ROOT / "results"
+DOC = ROOT / "docs" / "TEACHING.md"  # holds the table between the mode-times markers
 FILES = {"full": "full-mode.json", "class": "class-mode.json", "quick": "quick-mode.json"}
 TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
 MODE_NAMES = {  # (zh, en), with the D2L_QUICK setting outside full mode
@@ -240,25 +243,57 @@ def class_note(stem, results_dir=RESULTS):
 
 
 # --------------------------------------------------------------------------
-# The notebook cells and the README table
+# The notebook cells and the table in docs/TEACHING.md
 # --------------------------------------------------------------------------
 
+SHORT_MODES = {"full": ("完整模式", "full"), "class": ("课堂模式", "class"),
+               "quick": ("快速模式", "quick")}
+NOT_MEASURED_SHORT = ("未测量", "not measured")
+WHY = {  # (zh, en): why a time is missing
+    "cpu": ("还没有这一版的记录", "no run of this version recorded yet"),
+    "earlier": ("只记录过实验的旧版本", "only an earlier version of the experiment was timed"),
+    "gpu": ("记录用的机器没有 GPU", "the recording machine has no GPU"),
+}
+
+
+def _per_tab(walls, mode, stem, kind, lang):
+    """``("15 min / 31 min", False)``, ``("15 min / not measured", True)``, or
+    ``(None, True)`` when no tab is recorded."""
+    i = 0 if lang == "zh" else 1
+    found = [walls.get((mode, stem, tab, kind)) for tab in frameworks.NAMES]
+    if not any(found):
+        return None, True
+    text = " / ".join(duration(e["wall_time_s"], lang) if e else NOT_MEASURED_SHORT[i]
+                      for e in found)
+    return text, not all(found)
+
+
+def line(stem, walls, lang):
+    """One short line: each mode's CPU time per tab, then the GPU times; a
+    missing time says "not measured" and why."""
+    i = 0 if lang == "zh" else 1
+    parts = []
+    for mode in FILES:
+        text, missing = _per_tab(walls, mode, stem, "cpu", lang)
+        if missing:
+            earlier = any(walls.get((mode, stem, tab, "earlier")) for tab in frameworks.NAMES)
+            why = WHY["earlier" if earlier else "cpu"][i]
+            text = text or NOT_MEASURED_SHORT[i]
+            text += f"（{why}）" if i == 0 else f" ({why})"
+        parts.append(f"{SHORT_MODES[mode][i]} {text}")
+    gpu = [f"{SHORT_MODES[m][i]} {t}" for m in FILES
+           for t, _ in [_per_tab(walls, m, stem, "gpu", lang)] if t]
+    if lang == "zh":
+        gpu_text = "，".join(gpu) if gpu else f"{NOT_MEASURED_SHORT[0]}（{WHY['gpu'][0]}）"
+        return f"**运行时间**（2 核 CPU，PyTorch / MXNet）：{'，'.join(parts)}；GPU：{gpu_text}。"
+    gpu_text = ", ".join(gpu) if gpu else f"{NOT_MEASURED_SHORT[1]} ({WHY['gpu'][1]})"
+    return f"**Run time** (2-core CPU, PyTorch / MXNet): {', '.join(parts)}; GPU: {gpu_text}."
+
+
 def lines(stem, walls, results_dir=RESULTS):
-    """``(zh, en)`` markdown sources of ``stem``'s time-line cells."""
-    out = []
-    for i, lang in enumerate(("zh", "en")):
-        times = [f"{MODE_NAMES[m][i]}：{_cpu_times(walls, m, stem, lang)}。" if lang == "zh"
-                 else f"{MODE_NAMES[m][i]}: {_cpu_times(walls, m, stem, lang)}."
-                 for m in FILES]
-        if lang == "zh":
-            head = "**运行时间**（2 核 CPU，每个标签页分别计时）。"
-            gpu = f"GPU：{_gpu_times(walls, stem, lang)}。"
-        else:
-            head = "**Run time** on a 2-core CPU, each tab on its own."
-            gpu = f"GPU: {_gpu_times(walls, stem, lang)}."
-        sep = "" if lang == "zh" else " "
-        out.append(sep.join([head] + times + [gpu]) + "\n\n" + class_note(stem, results_dir)[i])
-    return tuple(out)
+    """``(zh, en)`` markdown sources of ``stem``'s time-line cells: one short
+    line each (the dates and what class mode keeps are in docs/TEACHING.md)."""
+    return line(stem, walls, "zh"), line(stem, walls, "en")
 
 
 def _time_cells(nb):
@@ -292,8 +327,9 @@ def update_notebook(path, walls, results_dir=RESULTS, write=True):
     return True
 
 
-def readme_table(walls):
-    """The README's table: every notebook per mode and tab, then totals."""
+def readme_table(walls, results_dir=RESULTS):
+    """docs/TEACHING.md's table: every notebook per mode and tab, then totals,
+    the dates, and what class mode keeps per notebook."""
     tabs = " / ".join(TAB_NAMES[t] for t in frameworks.NAMES)
     rows = [f"| notebook | full mode ({tabs}) | class mode ({tabs}) | quick mode ({tabs}) |",
             "| --- | --- | --- | --- |"]
@@ -322,31 +358,34 @@ def readme_table(walls):
     if earlier:
         rows[-1] += " Timed only for an earlier version of the experiment (the notebook " \
                     "gives those times): " + ", ".join(f"{s} ({m} mode)" for s, m in earlier) + "."
+    rows += ["", "What class mode keeps and drops, per notebook "
+             "(from `d2l_helpers.modes.BUDGETS`):", ""]
+    rows += [f"- {stem}: {class_note(stem, results_dir)[1][len('Class mode: '):]}" for stem in stems]
     return "\n".join(rows)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if the notebooks or README would change")
+                   help="write nothing; exit 1 if the notebooks or docs/TEACHING.md would change")
     p.add_argument("--results-dir", default=str(RESULTS))
     a = p.parse_args(argv)
     walls = load(a.results_dir)
     stale = [str(path.relative_to(ROOT)) for path in notebooks()
              if update_notebook(path, walls, a.results_dir, write=not a.check)]
-    readme = ROOT / "README.md"
+    readme = DOC
     if a.check:
         with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / "README.md"
+            copy = Path(tmp) / readme.name
             copy.write_text(readme.read_text())
-            replace_between(copy, MARKER, readme_table(walls))
+            replace_between(copy, MARKER, readme_table(walls, a.results_dir))
             if copy.read_text() != readme.read_text():
-                stale.append("README.md")
+                stale.append(str(readme.relative_to(ROOT)))
     else:
         before = readme.read_text()
-        replace_between(readme, MARKER, readme_table(walls))
+        replace_between(readme, MARKER, readme_table(walls, a.results_dir))
         if readme.read_text() != before:
-            stale.append("README.md")
+            stale.append(str(readme.relative_to(ROOT)))
     for name in stale:
         print(f"{'stale' if a.check else 'updated'}: {name}")
     if a.check and stale:
