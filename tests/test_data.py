@@ -61,9 +61,15 @@ def cache_files():
 
 # ------------------------------------------------------------ the mirror
 
-def test_every_registered_corpus_is_in_the_mirror_with_its_hash():
+def test_a_mirror_serves_every_registered_corpus_by_its_hash(monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for c in corpora.CORPORA.values():
+        (mirror / c.filename).write_bytes((mirror_dir() / c.filename).read_bytes())
+    monkeypatch.setenv("D2L_DATA_MIRROR", str(mirror))
     for name in corpora.CORPORA:
-        assert corpora.fetch(name).parent == mirror_dir()
+        assert corpora.fetch(name) == mirror / corpora.CORPORA[name].filename
+    assert list(corpora.data_dir().iterdir()) == []  # nothing copied to the cache
 
 
 def test_mirror_missing_folder_names_it(monkeypatch, tmp_path):
