@@ -9,9 +9,11 @@ Both modules expose the book's names and signatures (``load_data_time_machine``,
 ``RNNModel``, ``train_ch8``, ...), read data offline through
 :mod:`d2l_helpers.corpora`, and add validation perplexity, a history and plots.
 docs/ARCHITECTURE.md maps the modules.
+
+Importing the package itself changes nothing in the process: no environment
+variable, no file.  The settings of a tab (MXNet's threads and engine, which
+must precede ``import mxnet``; PyTorch's threads) are applied when its module
+is imported (``d2l_helpers.torch``/``.mxnet``, through :func:`cpu.configure`),
+or by ``%load_ext d2l_helpers.tab`` for the active tab.
 """
 __version__ = "0.1.0"
-
-from .cpu import set_mxnet_threads as _set_mxnet_threads
-
-_set_mxnet_threads(notice=False)  # must precede `import mxnet`; see cpu.py

@@ -12,14 +12,11 @@ never a silent guess.
 """
 import os
 
-from . import frameworks
+from . import frameworks, modes
+from .errors import ConfigError  # noqa: F401  (re-exported: config.ConfigError)
 
 TABS = frameworks.NAMES
 DEFAULT_TAB = frameworks.DEFAULT
-
-
-class ConfigError(ValueError):
-    """A d2l_helpers environment variable holds a value we cannot use."""
 
 
 def check_tab(name, source="tab"):
@@ -44,5 +41,4 @@ def quick_mode():
     Kept for the notebooks' quick-mode notices; how much a notebook trains
     comes from ``modes.current().budget(name)``, and new code asks
     :func:`d2l_helpers.modes.current`."""
-    from . import modes
     return modes.current() is modes.QUICK

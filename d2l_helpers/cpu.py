@@ -19,13 +19,14 @@ train 2.7x slower in total than with one thread each.  So:
   :func:`check` between minibatches (it looks at most every 0.2 s), and
   PyTorch gets ``usable // trainings`` threads;
 * MXNet (a CPU build) is rebalanced the same way, through what MXNet 1.9
-  allows: ``import d2l_helpers`` sets ``MXNET_ENGINE_TYPE=NaiveEngine``, so
+  allows: importing ``d2l_helpers.mxnet`` (or ``%load_ext d2l_helpers.tab``
+  with the MXNet tab) sets ``MXNET_ENGINE_TYPE=NaiveEngine``, so
   every operator runs in the thread that called it (the training's), and
   ``MXNET_OMP_MAX_THREADS`` to the usable cores, a ceiling; the count itself
   is that thread's OpenMP setting, which MXNet's ``MXSetNumOMPThreads``
   changes at any time (:func:`set_mxnet_omp_threads`).  Without the naive
   engine (the user chose another, or MXNet was imported before
-  ``d2l_helpers``), operators run in MXNet's own worker threads, which no call
+  ``d2l_helpers.mxnet``), operators run in MXNet's own worker threads, which no call
   reaches: MXNet then keeps the share of the moment it was imported.
 
 ``D2L_THREADS`` overrides all this: a whole number fixes the thread count,
@@ -464,8 +465,10 @@ def mxnet_threads():
 def set_mxnet_threads(notice=True):
     """Choose MXNet's thread count before ``import mxnet``; return it.
 
-    ``import d2l_helpers`` (and so ``%load_ext d2l_helpers.tab``) calls this;
-    MXNet reads the variable once, when it is first imported.  If MXNet was
+    Importing ``d2l_helpers.mxnet`` calls this (through :func:`configure`),
+    and so does ``%load_ext d2l_helpers.tab`` when the MXNet tab is active;
+    ``import d2l_helpers`` alone does not.  MXNet reads the variable once,
+    when it is first imported.  If MXNet was
     imported first, say so once (``notice``)."""
     mode = requested()
     if mode == "off" or _user_env("mxnet"):

@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass, replace
 
 from . import notices
-from .config import ConfigError
+from .errors import ConfigError  # not from config: config imports this module
 
 ENV = "D2L_QUICK"
 

@@ -79,6 +79,7 @@ def load_ipython_extension(ip):
     frameworks.require(tab)
     mode = modes.current()     # so does an unknown D2L_QUICK
     if tab == "mxnet":         # before the notebook's `import mxnet`
+        cpu.set_mxnet_threads(notice=False)
         cpu.prepare_mxnet()
     if transform_cell not in ip.input_transformers_post:
         ip.input_transformers_post.append(transform_cell)

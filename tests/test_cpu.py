@@ -169,7 +169,7 @@ def test_good_d2l_threads_values(monkeypatch, value, expected):
 
 
 def test_a_bad_d2l_threads_stops_the_import_with_the_remedy():
-    out = subprocess.run([sys.executable, "-c", "import d2l_helpers"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-c", "from d2l_helpers import torch"], cwd=ROOT,
                          env=dict(os.environ, D2L_THREADS="many"),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode != 0 and "use a whole number >= 1" in out.stderr
@@ -177,6 +177,7 @@ def test_a_bad_d2l_threads_stops_the_import_with_the_remedy():
 
 def test_d2l_threads_fixes_both_frameworks():
     code = ("import json, os; from d2l_helpers import torch as d2l, cpu; import torch\n"
+            "cpu.set_mxnet_threads()  # what importing d2l_helpers.mxnet does first\n"
             "print(json.dumps([torch.get_num_threads(), os.environ['MXNET_OMP_MAX_THREADS']]))")
     assert _fresh_python(code, D2L_THREADS="3") == [3, "3"]
 
@@ -335,11 +336,14 @@ def test_an_inherited_setting_of_ours_is_not_taken_for_the_user_s():
 
 
 def test_the_notebooks_import_order_still_sets_mxnet_threads():
-    # The notebooks load d2l_helpers.tab first, then `import mxnet`, then
-    # `from d2l_helpers import mxnet as d2l`.
-    code = ("import json, d2l_helpers.tab, mxnet; from d2l_helpers import mxnet as d2l, "
+    # The notebooks load d2l_helpers.tab first (%load_ext), then `import mxnet`,
+    # then `from d2l_helpers import mxnet as d2l`.
+    code = ("import json, types, d2l_helpers.tab as tab\n"
+            "tab.load_ipython_extension(types.SimpleNamespace(input_transformers_post=[], "
+            "register_magic_function=lambda *a, **k: None))\n"
+            "import mxnet; from d2l_helpers import mxnet as d2l, "
             "cpu; print(json.dumps([d2l.CPU_THREADS, cpu.usable_cpus()[0]]))")
-    threads, cores = _fresh_python(code)
+    threads, cores = _fresh_python(code, D2L_TAB="mxnet")
     assert threads == cores
 
 
@@ -480,7 +484,7 @@ def test_a_cuda_build_of_mxnet_keeps_its_own_engine(tmp_path):
     (tmp_path / "mxnet").mkdir()
     (tmp_path / "mxnet" / "__init__.py").write_text("")
     (tmp_path / "mxnet_cu112-1.9.1.dist-info").mkdir()
-    code = ("import json, os; import d2l_helpers; from d2l_helpers import cpu; "
+    code = ("import json, os; from d2l_helpers import cpu; cpu.set_mxnet_threads(); "
             "print(json.dumps([os.environ.get('MXNET_ENGINE_TYPE'), cpu._mxnet_cuda_build(), "
             "cpu._engine_reason()]))")
     engine, cuda, why = _fresh_python(code, PYTHONPATH=str(tmp_path))
