@@ -218,7 +218,7 @@ def main():
     p.add_argument("--scaling", action="store_true")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--readme", action="store_true",
-                   help="write the printed tables into README.md (bench markers)")
+                   help="write the printed tables into docs/PERFORMANCE.md (bench markers)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     os.environ.setdefault("D2L_QUICK", "0")
@@ -246,7 +246,7 @@ def main():
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
     if a.readme:
-        replace_between(ROOT / "README.md", "bench", log.getvalue())
+        replace_between(ROOT / "docs" / "PERFORMANCE.md", "bench", log.getvalue())
 
 
 if __name__ == "__main__":

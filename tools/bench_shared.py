@@ -192,7 +192,7 @@ def _load():
 
 
 def write_readme(text):
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "PERFORMANCE.md"
     src = readme.read_text()
     head, rest = src.split("<!-- bench-shared:start -->", 1)
     _, tail = rest.split("<!-- bench-shared:end -->", 1)
@@ -213,7 +213,7 @@ def main():
     p.add_argument("--max-tokens", type=int, default=10_000)
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--readme", action="store_true",
-                   help="write the output into README.md (bench-shared markers)")
+                   help="write the output into docs/PERFORMANCE.md (bench-shared markers)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker:

@@ -147,8 +147,9 @@ def chapter_notebooks(folder=ROOT / "notebooks"):
 def default_slide_type(cell):
     """The slide type the chapter notebooks give ``cell``: ``#``/``##``
     headings start a slide, other prose a sub-slide, code continues, the
-    setup cell and the run-time lines (tag ``mode-times``) are skipped."""
-    if "mode-times" in (cell.metadata.get("tags") or []):
+    setup cell, the run-time lines (tag ``mode-times``) and the bookkeeping
+    cells that record a run for ``make book`` (tag ``bookkeeping``) are skipped."""
+    if {"mode-times", "bookkeeping"} & set(cell.metadata.get("tags") or []):
         return "skip"
     if cell.cell_type == "code":
         return "skip" if cell.source.strip() == nbtools.SETUP_CELL else "-"
