@@ -41,6 +41,7 @@ CONSTANTS = {
     "16.94",       # unigram (letter-frequency) test perplexity, from the data; checked below
 }
 UNIFORM = 28       # perplexity of the uniform guess: runs above it are counted
+HOLM_MAX = 8       # the largest family of tests a measured cell adjusts with Holm's method
 NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\d.,]*\d)"
                     r"(?!\s*(?:[–-]\s*\d+(?:\.\d+)?\s*)?(?:%|倍|x\b|×|²))")
 MEASURED = re.compile(r"实测结果|measured full-mode results", re.I)
@@ -114,6 +115,9 @@ def recorded_values(prefix, runs=None):
             if len(a) >= 2 and len(b) >= 2:
                 for w in (study.welch(a, b), study.welch(b, a)):
                     values += [w["diff"], w["t"], w["df"], w["p"], *w["ci"]]
+                    # Holm-adjusted p within a family of up to 8 tests (tools/answers.py):
+                    # each adjusted p is min(1, k * p) for one of the family's raw p
+                    values += [min(1.0, k * w["p"]) for k in range(2, HOLM_MAX + 1)]
     return values
 
 
