@@ -90,6 +90,13 @@ SITE_MODE ?= full
 site: install
 	$(BIN)/python tools/website.py --tabs $(TAB) --out build/site $(if $(SITE_FROM),--from $(SITE_FROM),--mode $(SITE_MODE))
 
+# The executed edition, committed: executed/{zh,en}/ (tools/executed.py).  Every notebook
+# runs once under $(TAB) in class mode (EXECUTED_MODE=quick: a smoke test in seconds).
+EXECUTED_MODE ?= class
+.PHONY: executed
+executed: install
+	$(BIN)/python tools/executed.py --mode $(EXECUTED_MODE) --tab $(TAB)
+
 figure: install
 	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
 
