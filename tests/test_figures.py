@@ -1,0 +1,88 @@
+"""tools/figures.py: the results figures under img/ and docs/FIGURES.md.
+
+The committed figures must be what the tool draws from the committed JSON
+(else: run `python tools/figures.py`); the depth-convergence slot and the
+U-curve's choice of run are shown on small synthetic lists."""
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from d2l_helpers import results  # noqa: E402
+from tools import figures  # noqa: E402
+
+
+def test_committed_figures_are_drawn_from_the_committed_results(tmp_path, capsys):
+    assert figures.main(["--out", str(tmp_path)]) == 0
+    drawn = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert {"results-u-curve.png", "results-ex2.png", "results-ex3.png",
+            "results-ex4.png", "results-depth-pytorch.png"} <= set(drawn)
+    for name in drawn:
+        committed = ROOT / "img" / name
+        assert committed.exists(), f"img/{name} missing: run python tools/figures.py"
+        assert committed.read_bytes() == (tmp_path / name).read_bytes(), \
+            f"img/{name} is stale: run python tools/figures.py"
+        assert committed.stat().st_size < 200_000
+
+
+def test_figures_doc_links_every_committed_figure():
+    text = (ROOT / "docs" / "FIGURES.md").read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert links and all((ROOT / "docs" / link).resolve().exists() for link in links)
+    assert {Path(link).name for link in links} == \
+        {p.name for p in (ROOT / "img").glob("results-*.png")}
+
+
+def _run(key, tab="pytorch", **fields):
+    return dict(key=key, tab=tab, mode="full", quick_mode=False, **fields)
+
+
+def _conv(cell, layers, seed, tokens, test):
+    steps = [tokens // 4 * k for k in range(1, 5)]
+    return _run(f"depth-conv/{cell}-{layers}x256/t{tokens}/seed{seed}", cell=cell,
+                num_layers=layers, num_hiddens=256, seed=seed, lr=2, test_ppl=test,
+                tokens_seen=tokens, curves={"tokens_seen": steps,
+                                            "valid_ppl": [20, 15, 12, test + 0.1]})
+
+
+def test_depth_figure_skips_without_runs_and_draws_synthetic_ones(capsys):
+    assert figures.depth_figure([_run("depth/rnn-1x256/seed0", test_ppl=9)]) is None
+    assert "depth_figure: skipped" in capsys.readouterr().out
+    runs = [_conv(cell, layers, seed, tokens, 9 + layers / 10 + seed / 100 + 1e5 / tokens)
+            for cell in ("rnn", "lstm") for layers in (1, 2, 4)
+            for seed in (0, 1) for tokens in (100_000, 400_000, 1_600_000)]
+    runs.append(_conv("gru", 1, 0, 100_000, 10) | {"mode": "quick", "quick_mode": True})
+    fig = figures.depth_figure(runs)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["PyTorch: LSTM", "PyTorch: RNN"]  # no quick GRU
+    mean_lines = [l for l in axes[0].get_lines() if l.get_marker() == "o"]
+    assert [l.get_label() for l in mean_lines] == ["1 x 256", "2 x 256", "4 x 256"]
+    x, y = mean_lines[0].get_data()
+    assert list(x) == [100_000, 400_000, 1_600_000]
+    assert y[0] == pytest.approx(9 + 0.1 + 0.005 + 1)   # the mean of seeds 0 and 1
+    faint = [l for l in axes[0].get_lines() if l.get_alpha() == 0.25]
+    assert len(faint) == 3 * 2 * 3                    # every run's validation curve
+
+
+def test_u_curve_draws_the_chapter_run_when_it_has_curves(capsys):
+    ex2 = [_run(f"ex2/lstm/seed{s}", seed=s, train_text_tokens=100,
+                curves={"tokens_seen": [100, 200], "train_ppl": [9, 5], "valid_ppl": [10, 12]})
+           for s in range(3)]
+    fig = figures.u_curve(ex2)
+    assert "ex2/lstm" in fig.axes[0].get_title()
+    x, _ = fig.axes[0].get_lines()[0].get_data()
+    assert list(x) == [1, 2]                             # epochs = passes over the text
+    chapter = _run("chapter/lstm-2layer", curves={"epoch": [1, 2, 3], "train_ppl": [9, 5, 2],
+                                                   "valid_ppl": [10, float("nan"), 11]})
+    fig = figures.u_curve(ex2 + [chapter])
+    assert fig.axes[0].get_title() == "PyTorch: chapter/lstm-2layer"
+    assert figures.u_curve([_run("chapter/lstm-2layer")]) is None
+    assert "u_curve: skipped" in capsys.readouterr().out
+
+
+def test_a_missing_results_file_names_the_remedy(tmp_path, capsys):
+    assert figures.main(["--results", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 1
+    assert "make book" in capsys.readouterr().err
