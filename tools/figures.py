@@ -280,8 +280,9 @@ def doc(drawn, source):
     """docs/FIGURES.md: the figures drawn, each with its caption and keys."""
     lines = ["# Results figures", "",
              f"Drawn by `python tools/figures.py` from `{source}` (full-mode runs only); "
-             "do not edit by hand. Dots are seeds, bars means; every perplexity axis "
-             f"is the model's, the dashed line a uniform guess ({UNIFORM}).", ""]
+             "do not edit by hand. In the per-seed figures a dot is one seed and a bar "
+             f"the mean; a dashed grey line is a uniform guess over the {UNIFORM} "
+             "characters.", ""]
     for name, caption, keys in drawn:
         lines += [f"## {caption}", "", f"Runs: `{keys}`.", "", f"![{caption}](../img/{name})", ""]
     return "\n".join(lines)
