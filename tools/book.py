@@ -8,9 +8,10 @@ Writes, for ``--tab pytorch`` (or mxnet):
   ``d2l_helpers.results.record`` (perplexities, tokens/s, wall time, device,
   library versions), plus one entry per notebook with its wall time.
 
-``--table`` prints the README's results table from ``build/results.json``
-(or the file given with ``--results``); ``--readme`` writes it into README.md
-between the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers.
+``--table`` prints the table of every recorded run from ``build/results.json``
+(or the file given with ``--results``); ``--readme`` writes it into docs/RUNS.md
+(linked from the README) between the ``<!-- results:start -->`` and
+``<!-- results:end -->`` markers.
 
     python tools/book.py --tab pytorch                 # all notebooks
     python tools/book.py --tab mxnet --only 03 ex2     # names containing 03 or ex2
@@ -123,7 +124,7 @@ def table(runs):
 
 
 def write_readme(text):
-    replace_between(ROOT / "README.md", "results", text)
+    replace_between(ROOT / "docs" / "RUNS.md", "results", text)
 
 
 def main():
