@@ -86,3 +86,35 @@ def test_u_curve_draws_the_chapter_run_when_it_has_curves(capsys):
 def test_a_missing_results_file_names_the_remedy(tmp_path, capsys):
     assert figures.main(["--results", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 1
     assert "make book" in capsys.readouterr().err
+
+
+def _markdown(lang):
+    import nbformat
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        nb = nbformat.read(str(path), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown" and f"lang-{lang}" in (cell.metadata.get("tags") or []):
+                yield path.name, cell.source
+
+
+def test_chinese_cells_show_the_chinese_architecture_figure():
+    zh = [(name, src) for name, src in _markdown("zh") if "img/deep-rnn" in src]
+    en = [(name, src) for name, src in _markdown("en") if "img/deep-rnn" in src]
+    assert zh and en
+    assert all("img/deep-rnn.zh.svg" in src and "img/deep-rnn.svg" not in src for _, src in zh), zh
+    assert all("img/deep-rnn.zh.svg" not in src for _, src in en), en
+
+
+def test_chinese_architecture_figure_is_regenerable(tmp_path):
+    import subprocess
+    committed = (ROOT / "img" / "deep-rnn.zh.svg").read_text(encoding="utf-8")
+    out = tmp_path / "deep-rnn.zh.svg"
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "draw_deep_rnn.py"), str(out)],
+                         capture_output=True, text=True)
+    if run.returncode != 0 and "no Simplified-Chinese font" in run.stderr:
+        pytest.skip(run.stderr.strip())  # the message names the package to install
+    assert run.returncode == 0, run.stderr
+    assert out.read_text(encoding="utf-8") == committed, \
+        "img/deep-rnn.zh.svg is stale: run python tools/draw_deep_rnn.py"
+    # Chinese labels, drawn as paths: no font needed to show them, no English word left.
+    assert "<text" not in committed and "depth" not in committed

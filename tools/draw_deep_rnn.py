@@ -2,7 +2,8 @@
 
 Usage::
 
-    python tools/draw_deep_rnn.py [OUT]        # default: img/deep-rnn.svg
+    python tools/draw_deep_rnn.py              # img/deep-rnn.svg and img/deep-rnn.zh.svg
+    python tools/draw_deep_rnn.py OUT          # one file; OUT ending in .zh.svg: Chinese labels
 
 Rows (bottom to top): the inputs X_t, the hidden layers 1, 2, ..., L and the
 outputs O_t.  Columns: the time steps 1, 2, ..., T.  Every hidden state feeds
@@ -10,6 +11,11 @@ the next time step of its own layer (horizontal arrows) and the next layer at
 the same time step (vertical arrows).  Only matplotlib is used, without
 pyplot, and the SVG is deterministic: running the script twice gives the same
 bytes.  A ``.png`` or ``.pdf`` OUT also works (for previews).
+
+The Chinese version (``img/deep-rnn.zh.svg``, shown by the lang-zh cells)
+labels the axes and rows in Chinese; it needs a Simplified-Chinese font
+(Noto Sans CJK SC, from Debian's fonts-noto-cjk, or Source Han Sans SC).  The
+glyphs are stored as paths, so the SVG shows them without that font.
 """
 import os
 import sys
@@ -19,6 +25,17 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 DEFAULT_OUT = os.path.join("img", "deep-rnn.svg")
+ZH_OUT = os.path.join("img", "deep-rnn.zh.svg")
+
+# The words of the figure, per language ("{layer}" becomes the layer's name);
+# the Chinese "depth" is written top to bottom instead of rotated.
+WORDS = {
+    "en": {"time": "time →", "depth": "depth ↑", "input": "input", "output": "output",
+           "layer": "layer ${layer}$"},
+    "zh": {"time": "时间 →", "depth": "深\n度", "input": "输入", "output": "输出",
+           "layer": "第 ${layer}$ 层"},
+}
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "Source Han Sans CN")
 
 # Grid geometry (data units).
 DX, DY = 2.3, 1.35          # distance between columns / rows
@@ -136,32 +153,64 @@ def _draw_depth_arrows(ax):
             _arrow(ax, (x, y0), (x, y1), colour)
 
 
-def _draw_legend(ax):
+def cjk_font():
+    """FontProperties of a Simplified-Chinese font (a face of a .ttc
+    collection is extracted to a temporary file: matplotlib reads only a
+    collection's first face, the Japanese one in Noto's); RuntimeError
+    naming the remedy if there is none."""
+    import tempfile
+    from matplotlib import font_manager
+    for entry in font_manager.fontManager.ttflist:
+        if entry.name in CJK_FAMILIES:
+            return font_manager.FontProperties(fname=entry.fname)
+    from fontTools.ttLib import TTCollection, TTFont
+    for path in sorted(font_manager.findSystemFonts()):
+        base = os.path.basename(path).lower()
+        if not any(k in base for k in ("cjk", "sourcehan", "notosanssc")):
+            continue
+        faces = TTCollection(path).fonts if base.endswith(".ttc") else [TTFont(path)]
+        for face in faces:
+            if face["name"].getDebugName(1) in CJK_FAMILIES:
+                out = os.path.join(tempfile.mkdtemp(prefix="d2l-font-"), "cjk-sc.otf")
+                face.save(out)
+                return font_manager.FontProperties(fname=out)
+    raise RuntimeError("no Simplified-Chinese font for the Chinese figure: install one "
+                       f"of {', '.join(CJK_FAMILIES)} (Debian/Ubuntu: apt-get install "
+                       "fonts-noto-cjk) and run again")
+
+
+def _draw_legend(ax, lang="en"):
     """Axis hints (time, depth) and row names."""
+    words = WORDS[lang]
+    font = {"fontproperties": cjk_font()} if lang == "zh" else {}
     x_end, top = (len(COLUMNS) - 1) * DX, (len(ROWS) - 1) * DY
     hint = dict(arrowstyle="-|>", color="#777777", lw=1.2, mutation_scale=14)
     ax.annotate("", xy=(x_end + 0.6, -0.82), xytext=(-0.6, -0.82), arrowprops=hint)
-    ax.text(x_end / 2, -0.95, "time →", ha="center", va="top",
-            fontsize=12, color="#555555")
+    ax.text(x_end / 2, -0.95, words["time"], ha="center", va="top",
+            fontsize=12, color="#555555", **font)
     ax.annotate("", xy=(-1.55, top), xytext=(-1.55, 0), arrowprops=dict(hint))
-    ax.text(-1.68, top / 2, "depth ↑", ha="right", va="center",
-            rotation=90, fontsize=12, color="#555555")
-    names = {"input": "input", "output": "output"}
+    ax.text(-1.68, top / 2, words["depth"], ha="right", va="center",
+            rotation=0 if lang == "zh" else 90, fontsize=12, color="#555555", **font)
     for r, (kind, layer) in enumerate(ROWS):
         if kind == "dots":
             continue
-        name = names.get(kind, f"layer ${layer}$")
+        name = words.get(kind) or words["layer"].format(layer=layer)
         ax.text(-1.42, r * DY + HALF_H + 0.05, name, ha="left", va="bottom",
-                fontsize=9, color="#555555")
+                fontsize=9, color="#555555", **font)
 
 
-def draw(out=DEFAULT_OUT):
-    """Draw the figure and save it to ``out`` (format from the extension)."""
+def draw(out=DEFAULT_OUT, lang=None):
+    """Draw the figure and save it to ``out`` (format from the extension);
+    ``lang`` defaults to zh for an ``out`` named ``*.zh.*``, else en."""
+    if lang is None:
+        lang = "zh" if ".zh." in os.path.basename(out) else "en"
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {', '.join(WORDS)}, not {lang!r}")
     fig, ax = _new_axes()
     _draw_boxes(ax)
     _draw_time_arrows(ax)
     _draw_depth_arrows(ax)
-    _draw_legend(ax)
+    _draw_legend(ax, lang)
     folder = os.path.dirname(out)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -172,9 +221,14 @@ def draw(out=DEFAULT_OUT):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    out = argv[0] if argv else DEFAULT_OUT
-    print(draw(out))
+    for out in argv[:1] or [DEFAULT_OUT, ZH_OUT]:
+        try:
+            print(draw(out))
+        except RuntimeError as err:
+            print(f"draw_deep_rnn: {err}", file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
