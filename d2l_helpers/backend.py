@@ -236,6 +236,7 @@ class BookAPI:
                                valid_every=valid_every, label=label,
                                versions=b.versions(), prefixes=PREFIXES)
         if record is not None:
-            results.record(record, history, **{k: v() if callable(v) else v
-                                               for k, v in fields.items()})
+            # a failure to record is told, and the trained History still returned
+            results.record_after_training(record, history, **{
+                k: v() if callable(v) else v for k, v in fields.items()})
         return history

@@ -4,13 +4,28 @@
 ``D2L_RESULTS`` environment variable (``make book`` sets it to
 ``build/results.json``); without it, nothing is written.  ``load(path)``
 reads such a file back, e.g. the committed full-mode snapshot in
-``results/``.  Files are written atomically, so an interrupted run never
-leaves half a file.
+``results/``.
+
+Nothing recorded is lost:
+
+* several processes may record into one file at once: each holds a lock
+  (``.<file>.lock`` beside it, :mod:`filelock`) while it reads, changes and
+  writes the file;
+* the file is replaced atomically (a temporary file, then ``os.replace``),
+  so a process killed mid-write leaves the old file whole;
+* a damaged file is never overwritten: the error names it, and the new entry
+  goes to a sibling file (``<name>.rescued.json``) that the error names too;
+* after training, :func:`record_after_training` turns a failure to record
+  into a message, so that ``train_ch8`` and ``study.run_one`` still return
+  the History they trained.
 """
 import json
 import os
+import sys
 import time
 from pathlib import Path
+
+import filelock
 
 from . import config, modes
 from .devices import describe_device  # noqa: F401  (re-exported for notebooks)
@@ -30,8 +45,19 @@ def _as_dict(result):
     return dict(result)
 
 
+LOCK_TIMEOUT = 120  # seconds to wait for another process's write (they take ms)
+
+
+class ResultsError(RuntimeError):
+    """A results file cannot be read or written; the message says which file,
+    what to do, and where the entry went."""
+
+
 def record(key, result, **extra):
-    """Store ``result`` (a History or a dict) under ``key``; returns the entry."""
+    """Store ``result`` (a History or a dict) under ``key``; returns the entry.
+
+    Written only where ``D2L_RESULTS`` names a file; raises
+    :class:`ResultsError` if that cannot be done (see the module's text)."""
     entry = _as_dict(result)
     entry.setdefault("mode", modes.current().name)  # a History says the mode it ran under
     entry.update(key=key, tab=config.active_tab(),
@@ -39,15 +65,77 @@ def record(key, result, **extra):
                  time=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
     path = os.environ.get("D2L_RESULTS")
     if path:
-        path = Path(path)
-        runs = load(path) if path.exists() else []
-        runs = [r for r in runs if (r.get("key"), r.get("tab")) != (key, entry["tab"])]
-        runs.append(entry)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(runs, indent=1, allow_nan=True))
-        os.replace(tmp, path)
+        _store(Path(path), entry)
     return entry
+
+
+def record_after_training(key, history, **extra):
+    """:func:`record`, for a History that has just been trained: if recording
+    fails, print why (and what to do) and return None instead of raising, so
+    that the caller still gets the trained History and model."""
+    try:
+        return record(key, history, **extra)
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, keep the History
+        print(f"d2l_helpers: the run {key!r} was trained, but it was not recorded "
+              f"in D2L_RESULTS={os.environ.get('D2L_RESULTS')!r}: {e}\n"
+              f"The History and the model are returned as usual; once this is "
+              f"fixed, d2l_helpers.results.record({key!r}, history) records it.",
+              file=sys.stderr, flush=True)
+        return None
+
+
+def rescue_path(path):
+    """Where :func:`record` puts new entries while ``path`` is damaged."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.rescued{path.suffix or '.json'}")
+
+
+def _store(path, entry):
+    if path.is_dir():
+        raise ResultsError(
+            f"D2L_RESULTS={str(path)!r} is a folder; set it to a JSON file "
+            f"(e.g. build/results.json). Run {entry['key']!r} was not written.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(path.with_name(f".{path.name}.lock")),
+                             timeout=LOCK_TIMEOUT)
+    try:
+        with lock:
+            try:
+                runs = load(path)
+            except ResultsError as e:
+                rescue = rescue_path(path)
+                if path == rescue:
+                    raise
+                _store(rescue, entry)
+                raise ResultsError(
+                    f"{e} It was left untouched; this run ({entry['key']!r}) was "
+                    f"written to {str(rescue)!r} instead. Repair or remove "
+                    f"{str(path)!r}, then merge the runs of {rescue.name} into it."
+                ) from e
+            runs = [r for r in runs if (r.get("key"), r.get("tab")) !=
+                    (entry["key"], entry["tab"])]
+            runs.append(entry)
+            _write_atomic(path, json.dumps(runs, indent=1, allow_nan=True))
+    except filelock.Timeout as e:
+        raise ResultsError(
+            f"another process has held {lock.lock_file!r} for {LOCK_TIMEOUT} s "
+            f"while recording into {str(path)!r}; if no run is recording, delete "
+            f"the lock file. Run {entry['key']!r} was not written.") from e
+
+
+def _write_atomic(path, text):
+    """Write ``text`` to ``path`` so that a reader (or a crash) sees the old
+    file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 FULL_MODE = Path(__file__).resolve().parents[1] / "results" / "full-mode.json"
@@ -63,7 +151,18 @@ def load(path):
     path = Path(path)
     if not path.exists():
         return []
-    return json.loads(path.read_text())
+    if path.is_dir():
+        raise ResultsError(f"{str(path)!r} is a folder, not a results file (a JSON "
+                           f"list of runs, e.g. build/results.json)")
+    try:
+        runs = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"the results file {str(path)!r} is damaged, not JSON "
+                           f"({e}).") from e
+    if not isinstance(runs, list):
+        raise ResultsError(f"the results file {str(path)!r} is damaged: it holds a "
+                           f"{type(runs).__name__}, not a list of runs.")
+    return runs
 
 
 def find(runs, key, tab=None):

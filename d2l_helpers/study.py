@@ -289,7 +289,7 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     if evaluate is not None:
         result.update(evaluate(net))
     if record is not None:
-        results.record(record, hist, **result)
+        results.record_after_training(record, hist, **result)  # told, never raised
     return result, hist, net
 
 
