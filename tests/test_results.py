@@ -96,3 +96,107 @@ def test_run_one_records_the_result_and_what_evaluate_measures(monkeypatch, tmp_
     assert seen == [run["ppl_again"]] and math.isclose(run["ppl_again"], res["test_ppl"])
     assert {k: run[k] for k in res if k != "books"} == \
         {k: v for k, v in res.items() if k != "books"}
+
+
+# ---------------------------------------------------------------- faults
+
+_WRITER = """
+import sys, time
+from d2l_helpers import results
+name, n, start, pad = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+while time.time() < start:
+    time.sleep(0.001)
+for i in range(n if n > 0 else 10**9):  # n <= 0: one key, rewritten until killed
+    results.record(name if n <= 0 else f"{name}/{i}", {"pad": [0.5] * pad})
+    print(i, flush=True)
+"""
+
+
+def _writer(name, n, start, pad, path):
+    import os, subprocess, sys
+    env = dict(os.environ, D2L_RESULTS=str(path))
+    return subprocess.Popen([sys.executable, "-c", _WRITER, name, str(n), str(start), str(pad)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_concurrent_writers_lose_no_entry(tmp_path):
+    import time
+    path = tmp_path / "results.json"
+    start = time.time() + 1.0  # all start together, after their imports
+    procs = [_writer(f"w{k}", 15, start, 500, path) for k in range(4)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err[-2000:]
+    keys = {r["key"] for r in results.load(path)}
+    assert keys == {f"w{k}/{i}" for k in range(4) for i in range(15)}, \
+        f"{60 - len(keys)} of 60 entries lost"
+
+
+def test_kill_9_mid_write_leaves_a_whole_file_and_loses_nothing(tmp_path, monkeypatch):
+    import signal, time
+    path = tmp_path / "results.json"
+    start = time.time() + 1.0
+    others = [_writer(f"s{k}", 20, start, 200, path) for k in range(2)]
+    mid_write = 0
+    for _ in range(4):
+        victim = _writer("victim", 0, start, 100_000, path)  # ~0.5 MB per write
+        victim.stdout.readline()  # it has written once
+        tmp = tmp_path / f".results.json.tmp-{victim.pid}"
+        deadline = time.time() + 10
+        while not tmp.exists() and time.time() < deadline:
+            pass  # kill it as soon as it starts writing its next file
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        mid_write += tmp.exists()  # killed between writing and os.replace
+        assert results.load(path)  # whole after every kill
+    for p in others:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err[-2000:]
+    monkeypatch.setenv("D2L_RESULTS", str(path))
+    results.record("after", {"x": 1})  # the lock of a killed writer is free
+    keys = {r["key"] for r in results.load(path)}
+    assert keys == {f"s{k}/{i}" for k in range(2) for i in range(20)} | {"victim", "after"}
+    assert mid_write >= 1, "no kill landed mid-write: the probe proved nothing"
+    print(f"{mid_write} of 4 kills landed mid-write")
+
+
+def test_a_damaged_file_is_named_left_untouched_and_the_entry_rescued(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    damaged = '[{"key": "old", "tab": "pytorch"}, {"key": "ha'
+    path.write_text(damaged)
+    monkeypatch.setenv("D2L_RESULTS", str(path))
+    with pytest.raises(results.ResultsError) as e:
+        results.record("new/run", {"x": 1.5})
+    rescue = results.rescue_path(path)
+    assert str(path) in str(e.value) and "damaged" in str(e.value)
+    assert str(rescue) in str(e.value)               # says where the entry went
+    assert path.read_text() == damaged               # left untouched
+    assert [r["key"] for r in results.load(rescue)] == ["new/run"]
+    with pytest.raises(results.ResultsError, match="results.json"):
+        results.load(path)                           # reading names it too
+
+
+def test_a_folder_as_d2l_results_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("D2L_RESULTS", str(tmp_path))
+    with pytest.raises(results.ResultsError, match="is a folder; set it to a JSON file"):
+        results.record("a/run", {"x": 1})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_ch8_and_run_one_return_the_history_when_recording_fails(
+        monkeypatch, tmp_path, capsys):
+    d2l, cpu, vocab, corpus, heldout, path = _tiny(monkeypatch, tmp_path)
+    monkeypatch.setenv("D2L_RESULTS", str(tmp_path))  # a folder: recording fails
+    train_iter = d2l.make_loader(corpus, vocab, 4, 5, valid_corpus=heldout)
+    net = study.make_model("gru", 1, 8, len(vocab), cpu)
+    h = d2l.train_ch8(net, train_iter, vocab, 1, 2, cpu, record="test/folder")
+    assert len(h.train_ppl) == 2
+    err = capsys.readouterr().err
+    assert "'test/folder' was trained, but it was not recorded" in err and "is a folder" in err
+    valid, test = study.split_heldout(heldout)
+    data = dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
+    res, h, net = study.run_one(d2l, study.make_model, data, "gru", 1, 8, seed=0,
+                                checkpoints=2, batches_per_checkpoint=2, batch_size=4,
+                                num_steps=5, device=cpu, record="test/one/folder")
+    assert h.train_ppl and math.isfinite(res["test_ppl"])
+    assert "'test/one/folder' was trained, but it was not recorded" in capsys.readouterr().err
