@@ -13,11 +13,12 @@ shared by both languages); then it is split by language into
 * the other tab's code cells are dropped (the executed edition shows one tab);
 * a first markdown cell (tag ``executed-stamp``) says which mode, tab and
   date produced the outputs;
-* figures are PNG at a modest resolution (:data:`DPI`) instead of the SVG the
+* figures are PNG at a modest resolution (:data:`DPI`, a palette of
+  :data:`COLORS` colours) instead of the SVG the
   notebooks show live, so the repository stays small (a kernel start-up file
   switches ``d2l_helpers.plot`` over; the code cells are untouched);
-* progress-bar widgets, widget state and per-cell timing metadata are
-  removed, and carriage-return progress lines in text outputs keep their
+* progress-bar widgets, widget state, per-cell timing metadata and object
+  reprs beside figures (``<... at 0x7f...>``) are removed, and carriage-return progress lines in text outputs keep their
   last state;
 * relative links that leave ``notebooks/`` (``../img/deep-rnn.svg``) are
   rewritten so that they resolve from ``executed/<lang>/``; links between
@@ -53,6 +54,7 @@ from tools import book, nbtools  # noqa: E402
 SOURCE = ROOT / "notebooks"
 OUT = ROOT / "executed"
 DPI = 80
+COLORS = 64  # PNG palette size of the figures
 STAMP_TAG = "executed-stamp"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
@@ -93,10 +95,14 @@ def _d2l_executed_png():
         png = b""
 
     def _png(fig):
+        from PIL import Image
         buf = _io.BytesIO()
         fig.savefig(buf, format="png", dpi={dpi}, bbox_inches="tight")
+        small = _io.BytesIO()  # {colors} colours: a quarter of the bytes, same look
+        Image.open(buf).convert("RGB").quantize(colors={colors}).save(
+            small, format="PNG", optimize=True)
         out = _Png("")
-        out.png = buf.getvalue()
+        out.png = small.getvalue()
         return out
 
     _svg_class = _display.SVG
@@ -162,7 +168,7 @@ def execute(path, tab, mode, dpi=DPI, timeout=None):
     with tempfile.TemporaryDirectory(prefix="d2l-executed-") as ipython_dir:
         startup = Path(ipython_dir) / "profile_default" / "startup"
         startup.mkdir(parents=True)
-        (startup / "00-png-figures.py").write_text(STARTUP.format(dpi=int(dpi)))
+        (startup / "00-png-figures.py").write_text(STARTUP.format(dpi=int(dpi), colors=COLORS))
         os.environ.update(D2L_TAB=tab, D2L_QUICK=MODES[mode], IPYTHONDIR=ipython_dir,
                           MPLBACKEND="Agg", PYTHONHASHSEED="0")
         os.environ.pop("D2L_RESULTS", None)
@@ -187,6 +193,9 @@ def _last_state(text):
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
+_OBJECT_REPR = re.compile(r"<[\w.]+ (?:object|at 0x[0-9a-f]+)>")
+
+
 def clean(nb, tab):
     """Drop the other tab's code cells, widgets and timing metadata (in place)."""
     nb.metadata.pop("widgets", None)
@@ -201,6 +210,9 @@ def clean(nb, tab):
                 data = out.get("data")
                 if data is not None and WIDGET_MIME in data:
                     continue  # a progress bar: its text form is noise too
+                if data is not None and len(data) > 1 and \
+                        _OBJECT_REPR.fullmatch(data.get("text/plain", "")):
+                    del data["text/plain"]  # '<...Plot at 0x7f...>' beside the figure
                 if out.get("output_type") == "stream":
                     out["text"] = _last_state(out["text"])
                     if not out["text"].strip():

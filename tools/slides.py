@@ -1,9 +1,17 @@
 """`make slides`: offline reveal.js decks of the chapter notebooks, per language.
 
     python tools/slides.py                        # build/slides/{zh,en}/<notebook>.slides.html
-    python tools/slides.py --tab mxnet            # the MXNet cells instead of the PyTorch ones
+    python tools/slides.py --live                 # from the clean notebooks (no outputs)
+    python tools/slides.py --live --tab mxnet     # the MXNet cells instead of the PyTorch ones
     python tools/slides.py --from build/pytorch   # decks of executed notebooks (`make book`)
     python -m tools.slides ...                    # the same, with tools/ as a package
+
+By default the decks come from the executed edition (``executed/{zh,en}/``,
+``make executed``), so they show the plots, tables and generated text; its
+first cell (which run made the outputs) becomes a speaker note.  The live
+path stays: RISE in JupyterLab reads the same slide metadata of the clean
+notebooks, and ``--live`` makes decks of them without outputs.  Long code
+lines and outputs wrap instead of running off a 16:9 slide (:data:`CODE_STYLE`).
 
 `jupyter nbconvert --to slides` (nbconvert's SlidesExporter) does the work;
 cells say what they are with ``metadata.slideshow.slide_type`` (slide,
@@ -74,6 +82,14 @@ ZH_FONTS = ('"Source Sans Pro", Helvetica, "Noto Sans CJK SC", "Noto Sans SC", '
             '"Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif')
 ZH_STYLE = (f"<style>.reveal, .reveal h1, .reveal h2, .reveal h3, .reveal h4 "
             f"{{ font-family: {ZH_FONTS}; }}</style>")
+# Code and text outputs wrap at the slide's edge (reveal.js scales a 16:9 deck,
+# and nbconvert's template would cut long lines off); figures fit the slide.
+CODE_STYLE = ("<style>.reveal pre, .reveal pre code, .reveal .highlight pre, "
+              ".reveal .jp-OutputArea-output pre { white-space: pre-wrap; "
+              "overflow-wrap: anywhere; word-break: break-word; overflow-x: hidden; } "
+              ".reveal .jp-RenderedImage img, .reveal .output_png img "
+              "{ max-width: 100%; height: auto; }</style>")
+EXECUTED = ROOT / "executed"
 TITLE = {"zh": "9.3 深度循环神经网络 · 幻灯片", "en": "9.3 Deep recurrent neural networks · slides"}
 
 
@@ -204,6 +220,8 @@ def deck_notebook(nb, tab, base=ROOT / "notebooks"):
     other = [m for m in nbtools.TAB_MARKERS if m not in ("#@tab all", f"#@tab {tab}")]
     for cell in nb.cells:
         kind = _slide_type(cell)
+        if "executed-stamp" in (cell.metadata.get("tags") or []):
+            kind = "notes"  # which run made the outputs: for the teacher
         if cell.cell_type == "markdown":
             _embed_local_images(cell, Path(base))
             cell.source = _CHAPTER_LINK.sub(r"\1\2.slides.html\3", cell.source)
@@ -215,9 +233,16 @@ def deck_notebook(nb, tab, base=ROOT / "notebooks"):
                 cell.source = rest
         cell.metadata["slideshow"] = {"slide_type": kind}
     # A deck starts with a slide, whatever the first cell says.
-    shown = [c for c in nb.cells if c.metadata.slideshow.slide_type != "skip"]
+    shown = [c for c in nb.cells if c.metadata.slideshow.slide_type not in ("skip", "notes")]
     if shown:
         shown[0].metadata.slideshow.slide_type = "slide"
+        # A speaker note belongs to a slide: the stamp goes right after the first one.
+        notes = [c for c in nb.cells if c.metadata.slideshow.slide_type == "notes"
+                 and nb.cells.index(c) < nb.cells.index(shown[0])]
+        for cell in notes:
+            nb.cells.remove(cell)
+        at = nb.cells.index(shown[0]) + 1
+        nb.cells[at:at] = notes
     return nb
 
 
@@ -242,6 +267,7 @@ def offline(body, lang="en"):
     Chinese font list in a zh deck); ValueError if any other script, style
     sheet or image still comes from the network."""
     body = _MERMAID.sub("", body)
+    body = body.replace("</head>", CODE_STYLE + "\n</head>", 1)
     if lang == "zh":
         body = body.replace("</head>", ZH_STYLE + "\n</head>", 1)
     remote = _REMOTE.findall(body)
@@ -250,22 +276,47 @@ def offline(body, lang="en"):
     return body
 
 
-def build(out=ROOT / "build" / "slides", tab="pytorch", source=None, langs=nbtools.LANGS):
-    """Write the decks (and an index page) to ``out``; returns their paths."""
+def _executed(edition, lang, tab):
+    """The chapter notebooks of the executed edition in ``lang`` (checked to
+    have run under ``tab``)."""
+    paths = chapter_notebooks(Path(edition) / lang)
+    if not paths:
+        raise FileNotFoundError(f"no executed chapter notebooks in {Path(edition) / lang}: "
+                                f"run `make executed`, or `make slides` with --live "
+                                f"(python tools/slides.py --live) for decks without outputs")
+    for path in paths:
+        ran = nbformat.read(str(path), as_version=4).metadata.get("d2l_executed", {}).get("tab")
+        if ran != tab:
+            raise ValueError(f"{path} ran under the {ran} tab, not {tab}: run "
+                             f"`make executed TAB={tab}`, or use --live")
+    return [str(p) for p in paths]
+
+
+def build(out=ROOT / "build" / "slides", tab="pytorch", source=None, langs=nbtools.LANGS,
+          edition=EXECUTED):
+    """Write the decks (and an index page) to ``out``; returns their paths.
+    ``source``: a folder of bilingual notebooks (``ROOT/notebooks`` for the
+    live decks, ``build/<tab>`` after `make book`); None: the executed
+    edition in ``edition/<lang>/``."""
     out = Path(out)
     vendor(out / "vendor")
-    paths = chapter_notebooks(source or ROOT / "notebooks")
-    if not paths:
+    if source is not None and not chapter_notebooks(source):
         raise FileNotFoundError(f"no chapter notebooks (NN-name.ipynb) in {source}")
     decks = []
     with tempfile.TemporaryDirectory() as tmp:
         for lang in langs:
             exporter = _exporter(lang, "../vendor")
-            for split in nbtools.split([str(p) for p in paths], lang, str(Path(tmp) / lang)):
-                nb = deck_notebook(nbformat.read(split, as_version=4), tab)
+            if source is None:
+                singles, base = _executed(edition, lang, tab), Path(edition) / lang
+            else:
+                singles = nbtools.split([str(p) for p in chapter_notebooks(source)], lang,
+                                        str(Path(tmp) / lang))
+                base = ROOT / "notebooks"
+            for split in singles:
+                nb = deck_notebook(nbformat.read(split, as_version=4), tab, base)
                 body, _ = exporter.from_notebook_node(
                     nb, resources={"metadata": {"name": Path(split).stem,
-                                                "path": str(ROOT / "notebooks")}})
+                                                "path": str(base)}})
                 deck = out / lang / (Path(split).stem + ".slides.html")
                 deck.parent.mkdir(parents=True, exist_ok=True)
                 deck.write_text(offline(body, lang), encoding="utf-8")
@@ -291,7 +342,11 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "build" / "slides"))
     parser.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     parser.add_argument("--from", dest="source", default=None,
-                        help="folder of (executed) notebooks; default notebooks/")
+                        help="folder of bilingual (executed) notebooks, e.g. build/pytorch "
+                             "after `make book`; default: the executed edition, executed/")
+    parser.add_argument("--live", action="store_true",
+                        help="decks of the clean notebooks in notebooks/ (no outputs; "
+                             "RISE in JupyterLab shows the same slides live)")
     parser.add_argument("--mark", action="store_true",
                         help="only write the default slide types into the chapter "
                              "notebooks' cells that have none")
@@ -301,7 +356,8 @@ def main(argv=None):
             print(f"marked: {path}")
         return 0
     try:
-        decks = build(args.out, args.tab, args.source)
+        source = ROOT / "notebooks" if args.live else args.source
+        decks = build(args.out, args.tab, source)
     except (VendorError, ValueError, FileNotFoundError) as err:
         print(f"slides: {err}", file=sys.stderr)
         return 1
