@@ -131,3 +131,22 @@ def test_the_path_checker_catches_machine_paths():
     bad = [f"--json /{top}/a.json" for top in ("work/runs", "root/.cache", "home/ana")]
     good = ["build/work/x", "$OUT/work/x", "https://x.org/work/y", "~/.cache/x", "/tmp/x"]
     assert [s for s in bad + good if MACHINE_PATH.search(s)] == bad
+
+
+def test_every_tool_is_named():
+    text = README.read_text(encoding="utf-8")
+    tools = sorted(p.name for p in (ROOT / "tools").glob("*.py") if p.name != "__init__.py")
+    assert [t for t in tools if f"tools/{t}" not in text] == []
+
+
+def test_every_environment_variable_is_listed():
+    """Each D2L_* name the package or the tools read is in the README's table
+    (the D2L_HELPERS_SET_* markers are named as one family)."""
+    text = README.read_text(encoding="utf-8")
+    names = set()
+    for folder in ("d2l_helpers", "tools"):
+        for path in (ROOT / folder).glob("*.py"):
+            names |= set(re.findall(r"\bD2L_[A-Z][A-Z_]*[A-Z]\b", path.read_text(encoding="utf-8")))
+    names = {n for n in names if not n.startswith("D2L_HELPERS_SET_")}
+    assert len(names) >= 8
+    assert sorted(n for n in names if f"`{n}`" not in text) == []
