@@ -54,6 +54,8 @@ class Backend:
     make_step: Callable        # (net, params, lr) -> step(X, Y, state) -> (loss, state)
     wrap_step: Callable        # (step, X, Y, state, params, device) -> step to use
     versions: Callable[[], dict]
+    # (device, net) -> (precision, reason): "fp32" or "bf16" autocast, see d2l_helpers.precision
+    precision: Callable = None
 
 
 def check_num_preds(num_preds):
@@ -86,11 +88,19 @@ def epoch_arrays(b, train_iter, device):
             b.stack([y for _, y in pairs], device))
 
 
-def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter):
+def choose_precision(b, device, net=None):
+    """``(precision, reason)`` of the backend for ``net`` on ``device`` (fp32 if
+    it has no policy)."""
+    if b.precision is None:
+        return "fp32", "this framework trains in fp32 only"
+    return b.precision(device, net)
+
+
+def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter, dtype="fp32"):
     """Build ``train_epoch() -> (loss_sum, num_tokens)`` for :func:`training.fit`:
     the loss is summed on the device, with one host sync per epoch."""
     params = b.params(net)
-    step = b.make_step(net, params, lr)
+    step = b.make_step(net, params, lr, dtype, device)
     runner = None  # the step to use: chosen at the first minibatch
 
     def train_epoch():
@@ -201,7 +211,7 @@ class BookAPI:
 
     def train_ch8(self, net, train_iter, vocab, lr, num_epochs, device,
                   use_random_iter=False, valid_every=None, label="", mode=None,
-                  record=None, **fields):
+                  early_stop=None, record=None, **fields):
         """Train ``net`` (the book's signature) and return its History.
 
         Prints the book's closing lines (perplexity, speed, two predictions) plus
@@ -211,10 +221,16 @@ class BookAPI:
         ``'ex2/gru/seed0'``) stores the History, with ``fields`` added, by
         :func:`d2l_helpers.results.record` (written only where ``D2L_RESULTS``
         names a file); a field given as a function is called after training
-        (e.g. to count the weights Gluon creates then)."""
+        (e.g. to count the weights Gluon creates then).  ``early_stop(history)``,
+        if given, is asked after every epoch and stops training when it
+        returns a reason (see :func:`d2l_helpers.training.fit`).  The forward
+        pass runs in the precision of :mod:`d2l_helpers.precision`, said once."""
         check_record(record, fields)
         b = self.b
         training.check_hparams(lr, num_epochs)
+        dtype, why = choose_precision(b, device, net)
+        notices.once(("precision", b.tab, str(device), dtype),
+                     f"d2l_helpers: training in {dtype}: {why}")
         b.prepare(net, train_iter, device)
         valid_corpus = getattr(train_iter, "valid_corpus", None)
         params = b.params(net)
@@ -224,7 +240,8 @@ class BookAPI:
                 b.assign(p, s)
 
         run = training.Run(
-            train_epoch=train_epoch_fn(b, net, train_iter, lr, device, use_random_iter),
+            train_epoch=train_epoch_fn(b, net, train_iter, lr, device, use_random_iter,
+                                       dtype),
             evaluate=lambda: self.evaluate_ppl(net, valid_corpus, device),
             predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
             snapshot=lambda: [b.copy(p) for p in params],
@@ -234,7 +251,8 @@ class BookAPI:
         history = training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
                                tab=b.tab, mode=modes.resolve(mode),
                                valid_every=valid_every, label=label,
-                               versions=b.versions(), prefixes=PREFIXES)
+                               versions=b.versions(), prefixes=PREFIXES,
+                               precision=dtype, early_stop=early_stop)
         if record is not None:
             # a failure to record is told, and the trained History still returned
             results.record_after_training(record, history, **{

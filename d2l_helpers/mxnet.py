@@ -17,6 +17,7 @@ import math
 import numpy as _onp
 
 from . import backend, cpu, frameworks
+from . import precision as _precision
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
@@ -174,9 +175,10 @@ def _clip_sgd(weights, grads, lr, theta):
         mx.nd.preloaded_multi_sgd_update(*pairs, lrs, wds, num_weights=k, out=w)
 
 
-def _train_step(net, params, lr):
+def _train_step(net, params, lr, dtype="fp32", device=None):
     """One training step as a function of (X, Y, state) -> (loss, new state);
-    the state comes back detached (kept, without its gradient)."""
+    the state comes back detached (kept, without its gradient).  Always fp32
+    (``dtype`` is accepted for the contract; see :data:`BACKEND`.precision)."""
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     grads = [p.grad for p in params]
 
@@ -227,6 +229,8 @@ BACKEND = backend.Backend(
     make_step=_train_step,
     wrap_step=lambda step, *args: step,  # no graph capture for MXNet
     versions=lambda: {"mxnet": mx.__version__, "threads": CPU_THREADS},
+    # fp32 only: MXNet's AMP (bf16 through oneDNN) is not wired in or measured yet.
+    precision=lambda device, net=None: _precision.choose(False, "MXNet", supported=False),
 )
 
 _book = backend.BookAPI(BACKEND)

@@ -26,6 +26,7 @@ import functools
 import math
 import random
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -241,7 +242,7 @@ def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
 def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             checkpoints, batches_per_checkpoint, lr=LR, device=None,
             batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None,
-            evaluate=None, record=None, **fields):
+            evaluate=None, record=None, early_stop=None, **fields):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
     minibatches.  Returns ``(result dict, History, net)``: the checkpoint with
     the lowest validation perplexity is chosen (``net`` holds its weights), and
@@ -249,7 +250,10 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     checkpoint's perplexity on more held-out texts (``heldout_ppl``);
     ``evaluate(net)`` returns more fields, measured at the chosen checkpoint.
     ``record`` (a key such as ``'ex3/1/seed0'``) stores the History with the
-    result dict, ``fields`` included, by :func:`results.record`."""
+    result dict, ``fields`` included, by :func:`results.record`.
+    ``early_stop(history)`` may end the run before ``checkpoints`` (see
+    :func:`patience`); ``stop_reason`` then says why ("patience", "diverged",
+    "interrupted"; "cap" when the whole budget was trained)."""
     from . import results
     from .backend import check_record
     check_record(record, fields)
@@ -261,7 +265,7 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     it = BudgetIter(loader, batches_per_checkpoint, snapshot=_snapshot_fn(net))
     label = f"{cell.upper()} {num_layers}x{num_hiddens}, seed {seed}"
     hist = d2l.train_ch8(net, it, data["vocab"], lr, checkpoints, device,
-                         valid_every=1, label=label,
+                         valid_every=1, label=label, early_stop=early_stop,
                          mode=modes.current().exact())  # the budget is the size
     it.keep()  # the weights at the end
     budget = checkpoints * batches_per_checkpoint * batch_size * num_steps
@@ -282,7 +286,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
         train_tokens_per_sec=(hist.tokens_seen[-1] / _train_seconds(hist)
                               if hist.tokens_seen else float("nan")),
         valid_tokens=len(data["valid"]), test_tokens=len(data["test"]),
-        train_text_tokens=len(data["corpus"]))
+        train_text_tokens=len(data["corpus"]), stop_reason=stop_reason(hist),
+        precision=hist.precision)
     if extra_eval:
         result["heldout_ppl"] = heldout
     result.update(fields)
@@ -291,6 +296,18 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     if record is not None:
         results.record_after_training(record, hist, **result)  # told, never raised
     return result, hist, net
+
+
+def stop_reason(hist):
+    """Why a run ended: "cap" (its whole budget), "patience", "diverged" or
+    "interrupted" (read from ``History.stopped``)."""
+    why = hist.stopped or ""
+    if not why:
+        return "cap"
+    for reason in ("patience", "diverged", "interrupted"):
+        if reason in why:
+            return reason
+    return why
 
 
 def _train_seconds(hist):
@@ -739,30 +756,308 @@ def compare(runs, a, b, min_seeds=2):
     return welch(x, y)
 
 
+# ---------------------------------------------------------------- the study at convergence
+#
+# Notebook 04's first study gives every run 201,600 tokens (about 1.3 passes
+# over the text), where most deeper models have not yet left the
+# letter-frequency plateau.  The study at convergence trains each run until
+# its validation perplexity has stopped improving (PATIENCE checkpoints
+# without a new best, counted once the run has left the plateau), capped at
+# CAP_CHECKPOINTS checkpoints of CHECKPOINT_BATCHES minibatches (6,048,000
+# tokens, about 39 passes), and chooses the learning rate on validation:
+# seed 0 is trained at every rate of LR_GRID (the screen), the rate with the
+# lowest validation perplexity is kept, and seeds 1 and 2 train at it.
+
+CONV = "depth-conv"
+CHECKPOINT_BATCHES = 270     # 302,400 tokens between checkpoints
+CAP_CHECKPOINTS = 20         # 6,048,000 tokens at most
+PATIENCE = 3                 # checkpoints without a better validation perplexity
+PLATEAU_SHARE = 0.9          # "left the plateau": validation < 0.9 x unigram's
+LR_GRID = {"rnn": (0.25, 0.5, 1.0), "gru": (1.0, 2.0), "lstm": (1.0, 2.0)}
+CONV_SEEDS = (0, 1, 2)       # seed 0 screens the learning rates
+DROPOUT_ROW = (("lstm", 2, NUM_HIDDENS), 0.2)  # the framework's inter-layer dropout
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run of the study at convergence."""
+    cell: str
+    num_layers: int
+    num_hiddens: int
+    lr: float
+    seed: int
+    dropout: float = 0.0
+
+    @property
+    def config(self):
+        return (self.cell, self.num_layers, self.num_hiddens, self.dropout)
+
+    @property
+    def key(self):
+        drop = f"-drop{self.dropout:g}" if self.dropout else ""
+        return (f"{CONV}/{self.cell}-{self.num_layers}x{self.num_hiddens}{drop}"
+                f"/lr{self.lr:g}/seed{self.seed}")
+
+
+def conv_configs(depths=DEPTHS, wide=True, dropout=True):
+    """``(cell, num_layers, num_hiddens, dropout)`` of every configuration."""
+    out = [c + (0.0,) for c in configs(depths, wide)]
+    if dropout:
+        out.append(DROPOUT_ROW[0] + (DROPOUT_ROW[1],))
+    return out
+
+
+def patience(plateau_valid, checkpoints=PATIENCE, share=PLATEAU_SHARE):
+    """An ``early_stop`` for ``train_ch8``: stop once the best validation
+    perplexity is ``checkpoints`` checkpoints old, counting only after the run
+    has left the letter-frequency plateau (best < ``share * plateau_valid``),
+    so that a deep model still on the plateau keeps training to its cap."""
+    if checkpoints < 1:
+        raise ValueError(f"patience={checkpoints!r} must be at least 1 checkpoint")
+
+    def stop(h):
+        vals = [(v, e) for e, v in zip(h.epoch, h.valid_ppl) if not math.isnan(v)]
+        if not vals:
+            return None
+        best, best_epoch = min(vals)
+        if best >= share * plateau_valid:
+            return None  # still on the plateau
+        if vals[-1][1] - best_epoch >= checkpoints:
+            return (f"no better validation perplexity for {checkpoints} checkpoints "
+                    f"(patience; best {best:.3f} at checkpoint {best_epoch})")
+        return None
+    return stop
+
+
+def escape_tokens(curves, plateau_valid, share=PLATEAU_SHARE):
+    """Training tokens at the first checkpoint whose validation perplexity is
+    below ``share * plateau_valid`` (None if the run never got there)."""
+    for v, n in zip(curves["valid_ppl"], curves["tokens_seen"]):
+        if not math.isnan(v) and v < share * plateau_valid:
+            return int(n)
+    return None
+
+
+def best_lr(screen):
+    """The learning rate whose screening run (seed 0) reached the lowest
+    validation perplexity; ties go to the smaller rate, and diverged runs
+    (no finite validation) never win.  ``screen``: {lr: result dict}."""
+    finite = [(r["valid_ppl_chosen"], lr) for lr, r in screen.items()
+              if math.isfinite(r.get("valid_ppl_chosen", float("nan")))]
+    if not finite:
+        return min(screen)  # every rate diverged: keep the smallest
+    return min(finite)[1]
+
+
+def conv_jobs(recorded, configs=None, lr_grid=None, seeds=CONV_SEEDS):
+    """The runs still to train, given ``recorded`` ({key: result dict} of
+    this tab): every configuration's screen (seed 0 at each rate), and, once a
+    configuration's screen is complete, the other seeds at its best rate."""
+    lr_grid = lr_grid or LR_GRID
+    todo = []
+    for cell, L, h, drop in configs or conv_configs():
+        screen = {lr: Job(cell, L, h, lr, seeds[0], drop) for lr in lr_grid[cell]}
+        missing = [j for j in screen.values() if j.key not in recorded]
+        todo += missing
+        if missing:
+            continue
+        lr = best_lr({lr: recorded[j.key] for lr, j in screen.items()})
+        todo += [j for j in (Job(cell, L, h, lr, s, drop) for s in seeds[1:])
+                 if j.key not in recorded]
+    return todo
+
+
+def chosen_runs(entries, tab):
+    """The study's runs of ``tab`` at each configuration's chosen rate (the
+    screen's winner), one per seed: what the answer compares."""
+    runs = [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
+            and e.get("tab") == tab and "test_ppl" in e]
+    by_config = {}
+    for r in runs:
+        by_config.setdefault((r["cell"], r["num_layers"], r["num_hiddens"],
+                              r.get("dropout", 0.0)), []).append(r)
+    out = []
+    for rs in by_config.values():
+        screen = {r["lr"]: r for r in rs if r["seed"] == CONV_SEEDS[0]}
+        lr = best_lr(screen) if screen else None
+        out += [r for r in rs if r["lr"] == lr]
+    return out
+
+
+def make_model_dropout(cell, num_layers, num_hiddens, vocab_size, device, dropout=0.0):
+    """:func:`make_model` with the framework's own dropout between layers."""
+    if not dropout:
+        return make_model(cell, num_layers, num_hiddens, vocab_size, device)
+    if config.active_tab() == "pytorch":
+        from torch import nn
+        from . import torch as d2l
+        layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
+            vocab_size, num_hiddens, num_layers, dropout=dropout)
+        return d2l.RNNModel(layer, vocab_size).to(device)
+    from mxnet.gluon import rnn
+    from . import mxnet as d2l
+    layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
+        num_hiddens, num_layers, dropout=dropout)
+    return d2l.RNNModel(layer, vocab_size)
+
+
+def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
+            batches_per_checkpoint=CHECKPOINT_BATCHES, patience_checkpoints=PATIENCE,
+            plateau_valid=None):
+    """Train one :class:`Job` to convergence; returns the entry to record
+    (History summary, curves and the result dict)."""
+    from . import results
+    if plateau_valid is None:
+        plateau_valid = unigram_ppl(data["corpus"], data["valid"])
+    factory = functools.partial(make_model_dropout, dropout=job.dropout)
+    res, hist, _ = run_one(d2l, lambda c, L, h, v, dev: factory(c, L, h, v, dev), data,
+                           job.cell, job.num_layers, job.num_hiddens, job.seed,
+                           checkpoints, batches_per_checkpoint, lr=job.lr,
+                           early_stop=patience(plateau_valid, patience_checkpoints))
+    entry = results.as_entry(hist)
+    entry.update(res, dropout=job.dropout, patience=patience_checkpoints,
+                 plateau_valid=plateau_valid,
+                 escape_tokens=escape_tokens(entry["curves"], plateau_valid))
+    return entry
+
+
+# The queue: a parent process plans, records and resumes; workers train.
+
+_WORKER = {}
+
+
+def _worker_init(tab, mode_env, opts):
+    import os
+    os.environ["D2L_TAB"] = tab
+    if mode_env is None:
+        os.environ.pop("D2L_QUICK", None)
+    else:
+        os.environ["D2L_QUICK"] = mode_env
+    os.environ.pop("D2L_RESULTS", None)  # the parent records
+    d2l = _tab_module(tab)
+    _WORKER.update(d2l=d2l, data=load_data(d2l), opts=opts)
+
+
+def _worker_run(job):
+    with _quiet(True):
+        return job, run_job(_WORKER["d2l"], _WORKER["data"], job, **_WORKER["opts"])
+
+
+def _tab_module(tab):
+    import importlib
+    return importlib.import_module(frameworks.TABS[tab].helpers)
+
+
+def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
+              seeds=CONV_SEEDS, log=print, **opts):
+    """Train every run of the study at convergence that ``results_path`` does
+    not hold yet, ``workers`` processes at a time, recording each run as it
+    ends (so the queue can stop at any time and go on later).  ``opts``:
+    ``checkpoints``, ``batches_per_checkpoint``, ``patience_checkpoints``
+    (see :func:`run_job`).  Returns the number of runs trained."""
+    import multiprocessing as mp
+    import os
+    from pathlib import Path
+    from . import results
+    if workers < 1:
+        raise ValueError(f"workers={workers!r} must be at least 1")
+    os.environ["D2L_TAB"] = tab
+    path = Path(results_path)
+
+    def recorded():
+        return {e["key"]: e for e in results.load(path)
+                if e.get("tab") == tab and str(e.get("key", "")).startswith(CONV + "/")}
+
+    def pending(busy):
+        return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds) if j not in busy]
+
+    ctx = mp.get_context("spawn")
+    args = (tab, os.environ.get("D2L_QUICK"), opts)
+    done, t0 = 0, time.perf_counter()
+    with ctx.Pool(workers, initializer=_worker_init, initargs=args) as pool:
+        busy, results_q = set(), []
+        while True:
+            for job in pending(busy)[:workers - len(busy)]:
+                busy.add(job)
+                results_q.append(pool.apply_async(_worker_run, (job,)))
+            if not busy:
+                break
+            ready = next((r for r in results_q if r.ready()), None)
+            if ready is None:
+                time.sleep(0.5)
+                continue
+            results_q.remove(ready)
+            job, entry = ready.get()  # a worker's exception ends the queue here
+            busy.discard(job)
+            os.environ["D2L_RESULTS"] = str(path)
+            results.record(job.key, entry)
+            done += 1
+            if log:
+                log(f"[{done} {time.perf_counter() - t0:6.0f} s] {job.key}: "
+                    f"{entry['stop_reason']} after {entry['tokens_seen']:,} tokens, "
+                    f"checkpoint {entry['chosen_epoch']}, valid {entry['valid_ppl_chosen']:.3f}, "
+                    f"test {entry['test_ppl']:.3f}, {entry['train_tokens_per_sec']:,.0f} tokens/s, "
+                    f"{entry['precision']}")
+    return done
+
+
 def _cli():
     import argparse
     import os
-    p = argparse.ArgumentParser(description="run the depth study in full mode")
+    p = argparse.ArgumentParser(
+        description="notebook 04's depth study: by default the study at convergence "
+        "(a resumable queue: runs already in --results are skipped); --fixed runs the "
+        "first study at its fixed budget of 201,600 tokens per run")
     p.add_argument("--tab", choices=frameworks.NAMES, default=frameworks.DEFAULT)
     p.add_argument("--results", required=True, help="JSON file to record into")
-    p.add_argument("--seeds", type=int, nargs="*", help="only these seeds")
     p.add_argument("--only", nargs="*", help="only these configurations, "
-                   "e.g. lstm:4:256 gru:1:256")
+                   "e.g. lstm:4:256 gru:1:256 (lstm:2:256:0.2 for dropout 0.2)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="training processes at once (they share the cores fairly)")
+    p.add_argument("--budget", type=int, default=CAP_CHECKPOINTS * CHECKPOINT_BATCHES
+                   * BATCH_SIZE * NUM_STEPS, help="training tokens per run at most")
+    p.add_argument("--patience", type=int, default=PATIENCE,
+                   help="checkpoints without a better validation perplexity before a "
+                   "run stops (counted once it has left the letter-frequency plateau)")
+    p.add_argument("--lr", type=float, nargs="*",
+                   help="the learning-rate grid for every cell (default: per cell, "
+                   + ", ".join(f"{c} {'/'.join(f'{x:g}' for x in g)}" for c, g in LR_GRID.items())
+                   + ")")
+    p.add_argument("--dropout", type=float, default=DROPOUT_ROW[1],
+                   help="inter-layer dropout of the dropout row (2-layer LSTM); 0 drops the row")
+    p.add_argument("--fixed", action="store_true", help="the fixed-budget study instead")
+    p.add_argument("--seeds", type=int, nargs="*", help="--fixed: only these seeds")
     p.add_argument("--init", choices=INITS, default="default",
-                   help="normal: start from N(0, 0.01^2) weights and zero "
+                   help="--fixed: normal starts from N(0, 0.01^2) weights and zero "
                    "biases, as the book's MXNet train_ch8 does (recorded "
                    "under depth-init-normal/)")
     a = p.parse_args()
+    os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
     only = None
     if a.only:
-        only = {(c, int(L), int(h)) for c, L, h in (o.split(":") for o in a.only)}
-    os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
-    if a.tab == "pytorch":
-        from . import torch as d2l
-    else:
-        from . import mxnet as d2l
-    run_study(d2l, progress=False, log=lambda line: print(line, flush=True),
-              seeds=a.seeds, only=only, init=a.init)
+        only = [tuple(o.split(":")) for o in a.only]
+        only = [(c, int(L), int(h), float(d[0]) if d else 0.0) for c, L, h, *d in only]
+    if a.fixed:
+        run_study(_tab_module(a.tab), progress=False, log=lambda line: print(line, flush=True),
+                  seeds=a.seeds, only=only and {o[:3] for o in only}, init=a.init)
+        return
+    per_checkpoint = CHECKPOINT_BATCHES * BATCH_SIZE * NUM_STEPS
+    if a.budget < per_checkpoint:
+        p.error(f"--budget {a.budget:,} is less than one checkpoint ({per_checkpoint:,} tokens)")
+    configs_ = conv_configs(dropout=a.dropout > 0)
+    if a.dropout > 0:
+        configs_[-1] = configs_[-1][:3] + (a.dropout,)
+    if only:
+        unknown = [o for o in only if o not in configs_]
+        if unknown:
+            p.error(f"--only {unknown} not in the study; its configurations: "
+                    + " ".join(f"{c}:{L}:{h}" + (f":{d:g}" if d else "") for c, L, h, d in configs_))
+        configs_ = only
+    grid = {c: tuple(a.lr) for c in CELLS} if a.lr else None
+    n = run_queue(a.tab, a.results, workers=a.workers, configs=configs_, lr_grid=grid,
+                  log=lambda line: print(line, flush=True),
+                  checkpoints=a.budget // per_checkpoint, patience_checkpoints=a.patience)
+    print(f"{n} runs trained; every run of the study is now in {a.results}", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,15 @@ step is captured once as a CUDA graph and replayed (:mod:`d2l_helpers.cuda_graph
 
 ``d2l_helpers/mxnet.py`` is the same file for MXNet; read them side by side.
 """
+import contextlib
+import platform
+
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import backend, cpu, cuda_graphs
+from . import backend, cpu, cuda_graphs, precision
 from .data import (DataError, Vocab, load_corpus_time_machine,  # noqa: F401
                    read_time_machine, seq_data_iter_random,
                    seq_data_iter_sequential, tokenize)
@@ -134,20 +137,80 @@ def _clip_sgd(params, grads, lr, theta):
         torch._foreach_add_(params, grads, alpha=-lr)
 
 
-def _train_step(net, params, lr):
+def _as_fp32(state):
+    if isinstance(state, (tuple, list)):
+        return type(state)(s.float() for s in state)
+    return state.float()
+
+
+def _cpu_bf16_native():
+    """Whether this CPU computes bf16 natively, as PyTorch and oneDNN report
+    it: AMX or AVX-512 BF16 on x86 (plain AVX-512 only emulates bf16, which is
+    slower than fp32), the BF16 extension on Arm."""
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    if platform.machine().lower() in ("x86_64", "amd64", "i386", "i686"):
+        ask = lambda name: bool(getattr(torch.cpu, name, lambda: False)())
+        return ask("_is_amx_tile_supported") or ask("_is_avx512_bf16_supported")
+    return True
+
+
+def _has_lstm(net):
+    return isinstance(net, nn.Module) and any(isinstance(m, nn.LSTM) for m in net.modules())
+
+
+def choose_precision(device, net=None):
+    """``(precision, reason)`` for training ``net`` on ``device``: see
+    :mod:`d2l_helpers.precision` (``D2L_PRECISION``).
+
+    On a CPU, ``auto`` picks bf16 only for a model with an ``nn.LSTM``: that
+    layer runs oneDNN's bf16 kernel (about 2x fp32 on a CPU with AMX), while
+    ``nn.GRU``, ``nn.RNN`` and from-scratch models run ordinary bf16 matrix
+    products plus casts, slower than fp32 (``python tools/bench_precision.py``
+    measures both)."""
+    dev = torch.device("cpu") if device is None else torch.device(device)
+    if dev.type == "cuda":
+        return precision.choose(torch.cuda.is_bf16_supported(), str(dev))
+    if dev.type != "cpu":
+        return precision.choose(False, str(dev))
+    native = _cpu_bf16_native()
+    if native and net is not None and not _has_lstm(net):
+        return precision.choose(False, "this CPU", why_not="computes bf16 natively, "
+                                "but only PyTorch's LSTM layer has a bf16 kernel that is "
+                                "faster than fp32 here")
+    return precision.choose(native, "this CPU")
+
+
+def _autocast(device, dtype):
+    """bf16 autocast of the forward pass and the loss, or nothing (fp32)."""
+    if dtype != "bf16":
+        return contextlib.nullcontext()
+    kind = "cpu" if device is None else torch.device(device).type
+    # cache_enabled=False: no cached weight casts that a CUDA graph would keep stale
+    return torch.autocast(kind, dtype=torch.bfloat16, cache_enabled=False)
+
+
+def _train_step(net, params, lr, dtype="fp32", device=None):
     """One training step as a function of (X, Y, state) -> (loss, new state).
 
     The state comes in without a gradient history and goes out detached, so
-    the step only reads its inputs: that is what lets CUDA capture it."""
+    the step only reads its inputs: that is what lets CUDA capture it.  With
+    ``dtype="bf16"`` the forward pass and the loss run under bf16 autocast;
+    the gradients arrive in fp32 (the weights' type), and clipping and SGD
+    are fp32 as always."""
     loss = nn.CrossEntropyLoss()
 
     def step(X, Y, state):
         # X, Y: (batch_size, num_steps)
-        y_hat, state = net(X, state)  # y_hat: (num_steps * batch_size, vocab_size)
-        l = loss(y_hat, Y.T.reshape(-1))  # labels time-major, like y_hat
+        with _autocast(device, dtype):
+            y_hat, state = net(X, state)  # y_hat: (num_steps * batch_size, vocab_size)
+            l = loss(y_hat, Y.T.reshape(-1))  # labels time-major, like y_hat
         grads = torch.autograd.grad(l, params)
         _clip_sgd(params, grads, lr, CLIP_THETA)  # the loss is a mean: batch_size 1
-        return l.detach(), _detach(state)
+        state = _detach(state)
+        if dtype == "bf16":  # keep the carried state fp32, as begin_state made it
+            state = _as_fp32(state)
+        return l.detach().float(), state
 
     return step
 
@@ -188,6 +251,7 @@ BACKEND = backend.Backend(
     make_step=_train_step,
     wrap_step=cuda_graphs.graph_or_eager,
     versions=lambda: {"torch": torch.__version__, "threads": torch.get_num_threads()},
+    precision=choose_precision,
 )
 
 _book = backend.BookAPI(BACKEND)

@@ -48,6 +48,7 @@ class History:
     lr: float = float("nan")
     mode: str = "full"
     stopped: str = ""      # why training ended early ('' if it finished)
+    precision: str = "fp32"  # of the forward pass: fp32, or bf16 autocast
     samples: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     vocab_size: int = 0    # the perplexity of a uniform guess (0: unknown); not recorded
@@ -94,6 +95,7 @@ class History:
                 "tokens_per_sec": self.mean_tokens_per_sec,
                 "wall_time_s": self.wall_time[-1] if self.wall_time else 0.0,
                 "stopped": self.stopped, "versions": self.versions,
+                "precision": self.precision,
                 "mode": self.mode, "quick_mode": self.mode == "quick"}
 
     def to_dict(self):
@@ -192,8 +194,9 @@ def _show(bar, live, h):
     live.update(h)
 
 
-def _epochs(run, h, num_epochs, lr, valid_every, bar, live, share):
-    """The epoch loop; returns normally, or stops at divergence / Ctrl-C."""
+def _epochs(run, h, num_epochs, lr, valid_every, bar, live, share, early_stop=None):
+    """The epoch loop; returns normally, or stops at divergence / Ctrl-C, or
+    when ``early_stop(h)`` gives a reason."""
     start, epoch, saved = time.perf_counter(), 0, None
     try:
         for epoch in range(1, num_epochs + 1):
@@ -213,6 +216,10 @@ def _epochs(run, h, num_epochs, lr, valid_every, bar, live, share):
             _record(h, epoch, loss_sum, n, run.evaluate() if due else float("nan"),
                     dt, start)
             _show(bar, live, h)
+            why = early_stop(h) if early_stop is not None else None
+            if why:
+                h.stopped = why
+                return
     except KeyboardInterrupt:
         if saved is not None:
             run.restore(saved)
@@ -234,21 +241,25 @@ def _closing_lines(h, device):
 
 
 def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
-        label="", versions=None, prefixes=()):
+        label="", versions=None, prefixes=(), precision="fp32", early_stop=None):
     """Run the epochs of ``run`` (a :class:`Run`) and return a :class:`History`.
+
+    ``early_stop(history)`` (optional) is called after every recorded epoch;
+    a non-empty string it returns ends training there and becomes
+    ``history.stopped`` (e.g. "no better validation for 3 checkpoints").
 
     ``mode`` may cut the epochs; the last epoch is always validated, see
     :func:`default_valid_every` for the others.  The caller has checked
     ``lr`` and ``num_epochs`` (:func:`check_hparams`)."""
     num_epochs = mode.epochs(num_epochs)
     h = History(device=describe_device(device), framework=tab, label=label,
-                lr=lr, mode=mode.name, vocab_size=run.vocab_size,
+                lr=lr, mode=mode.name, vocab_size=run.vocab_size, precision=precision,
                 versions=dict(versions or {}, python=platform.python_version()))
     live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
     bar = _progress(num_epochs, label or f"train ({tab})")
     share = cpu.TrainingShare(tab, device)  # registers this training; says its threads
     try:
-        _epochs(run, h, num_epochs, lr, valid_every, bar, live, share)
+        _epochs(run, h, num_epochs, lr, valid_every, bar, live, share, early_stop)
     finally:
         share.leave()
         bar.close()
