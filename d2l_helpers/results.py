@@ -45,6 +45,9 @@ def _as_dict(result):
     return dict(result)
 
 
+as_entry = _as_dict  # what record() stores for a History: its summary and curves
+
+
 LOCK_TIMEOUT = 120  # seconds to wait for another process's write (they take ms)
 
 
