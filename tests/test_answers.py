@@ -160,7 +160,7 @@ def test_ex4_control_and_framework_agreement():
     assert "twice C's" in en  # B trains twice C's tokens: said with the verdict
     assert "**Budget:** 5 of 6 runs chose their last checkpoint (validation perplexity still falling" in en
     agree = re.search(r"agree in the sign of the difference on: ([^;.]*)", en).group(1)
-    assert agree.startswith("Doyle, Wells's five held-out tails") and "Austen" not in agree
+    assert agree.startswith("Doyle, Wells's five tails") and "Austen" not in agree
     # Austen: opposite signs, each significant: said as such
     assert "they disagree on the rest, significantly in at least one framework on Austen" in en
 
@@ -365,8 +365,9 @@ def test_holm_decides_what_is_significant(unigram):
     raw = study.welch([r["ppl_austen"] for r in runs if "mixed/" in r["key"]],
                       [r["ppl_austen"] for r in runs if "wells/" in r["key"]])["p"]
     assert 0.01 < raw < 0.05 and len(tails) * raw >= 0.05   # significant alone, not in the family
-    en = section(text_of(answers.render(runs)[0], "ex4"), "pytorch")
-    assert "the family is the 4 per-author tails (Holm-adjusted p)" in en
+    cell = text_of(answers.render(runs)[0], "ex4")
+    assert "Holm-adjusted within each family of tests: the 4 per-author tails" in cell
+    en = section(cell, "pytorch")
     assert "significantly" not in en.split("**Control:**")[0]
     assert f"Holm p = {min(1, 4 * raw):.2f}: no significant difference" in en
 

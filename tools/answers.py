@@ -598,8 +598,15 @@ def _ph(w):
     return f"Holm p = {p:.3f}" if f"{p:.2f}" == f"{ALPHA:.2f}" else f"Holm p = {p:.2f}"
 
 
-def htxt(w, subject):
-    """'difference, 95% CI, Holm p: verdict' as a (zh, en) pair (the reason if untested)."""
+def _at_least(ps):
+    """'Holm p ≥ x' for a group of adjusted p-values ('Holm p = x' when they are all x)."""
+    ps = [f"{p:.2f}" for p in ps] or ["1.00"]
+    return f"Holm p = {ps[0]}" if len(set(ps)) == 1 else f"Holm p ≥ {min(ps)}"
+
+
+def htxt(w, subject, ci=True):
+    """'difference, 95% CI, Holm p: verdict' as a (zh, en) pair (the reason if untested);
+    ``ci=False`` leaves the interval out (it is in docs/RESULTS.md)."""
     if "p_holm" not in w:
         return w["why"]
     lo, hi = w["ci"]
@@ -608,6 +615,8 @@ def htxt(w, subject):
     else:
         v = (f"{subject[0]}显著更{'低' if w['diff'] < 0 else '高'}",
              f"{subject[1]} is significantly {'lower' if w['diff'] < 0 else 'higher'}")
+    if not ci:
+        return f"{w['diff']:+.2f}，{_ph(w)}：{v[0]}", f"{w['diff']:+.2f}, {_ph(w)}: {v[1]}"
     return (f"差 {w['diff']:+.2f}，95% 置信区间 {lo:+.2f} 到 {hi:+.2f}，{_ph(w)}：{v[0]}",
             f"difference {w['diff']:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {_ph(w)}: {v[1]}")
 
@@ -639,23 +648,23 @@ def plateau_bullet(runs, last):
     never = sum(k[0] == k[1] for k in map(on_plateau, runs) if k)
     extra = (f"，{never} 次始终没有离开", f"; {never} never left it") if never else ("", "")
     return (f"**不是关于数据的结论：** 运行中位数有 {checkpoints_txt(share, 0)}检查点停在字母频率平台上"
-            f"（验证困惑度与一元模型相差不到 10%；一元模型的测试困惑度是 16.94）{extra[0]}，{len(runs)} 次中 {last} 次选中了最后一个检查点。"
-            f"下面的差别衡量的是各次运行多快离开平台，不是数据的作用。",
-            f"**Not a finding about data:** the median run spent {checkpoints_txt(share)} checkpoints on the letter-frequency plateau "
-            f"(validation perplexity within 10% of the unigram model's, whose test perplexity is 16.94){extra[1]}, and "
-            f"{last} of {len(runs)} runs chose their last checkpoint. The differences below measure how soon each run "
+            f"（与只看字母频率的一元模型相差不到 10%，一元模型的测试困惑度是 16.94）{extra[0]}；{len(runs)} 次中 {last} 次选中了最后一个检查点。"
+            f"下面的差别衡量的是多快离开平台，不是数据的作用。",
+            f"**Not a finding about data:** the median run spent {checkpoints_txt(share)} checkpoints on the letter-frequency "
+            f"plateau (validation within 10% of the unigram model's; its test perplexity is 16.94){extra[1]}; "
+            f"{last} of {len(runs)} runs chose their last checkpoint. The differences below measure how soon runs "
             f"left the plateau, not what the data does.")
 
 
 def budget_bullet(runs, last):
     """Budget and plateau of a tab whose runs did leave the plateau."""
     share = plateau_share(runs)
-    start = (f"运行中位数有 {checkpoints_txt(share, 0)}检查点停在字母频率平台上；", f" The median run spent "
+    start = (f"运行中位数有 {checkpoints_txt(share, 0)}检查点停在字母频率平台上。", f" The median run spent "
              f"{checkpoints_txt(share)} checkpoints on the letter-frequency plateau.") if share else ("", "")
     why = (("（预算用完时验证困惑度还在下降），结论只对这个预算成立。",
             " (validation perplexity still falling when the budget ran out), so the answer holds for this budget only.")
            if last else ("。", "."))
-    return (f"**预算：** {start[0]}{len(runs)} 次运行中有 {last} 次选中了最后一个检查点{why[0]}",
+    return (f"**预算：** {len(runs)} 次运行中有 {last} 次选中了最后一个检查点{why[0]}{start[0]}",
             f"**Budget:** {last} of {len(runs)} runs chose their last checkpoint{why[1]}{start[1]}")
 
 
@@ -676,10 +685,13 @@ def frameworks_plateau(runs, prefix, field):
             f"defaults; whether the start is the cause is not tested here.")
 
 
-def head_text(table, extra=("", "")):
-    """The first paragraph of an ex2-ex4 cell: source, the note on "no significant difference"."""
+def head_text(table, family, extra=("", "")):
+    """The first paragraph of an ex2-ex4 cell: source, ``extra``, the families of tests
+    (a (zh, en) description) and the note on "no significant difference"."""
     z, e = intro(table)
-    return (f"{z}{extra[0]}{NOTE[0]}", f"{e} {extra[1]}{' ' if extra[1] else ''}{NOTE[1]}")
+    fz = f"每个框架的 p 值在各自的检验族内经 Holm 校正，检验族是：{family[0]}。"
+    fe = f"Within each tab, p-values are Holm-adjusted within each family of tests: {family[1]}."
+    return (f"{z}{extra[0]}{fz}{NOTE[0]}", f"{e} {extra[1]}{' ' if extra[1] else ''}{fe} {NOTE[1]}")
 
 
 # ------------------------------------------------------------------ ex2
@@ -697,7 +709,8 @@ def ex2_sections(runs):
     common = next(((f"参数量：LSTM {int(g['lstm'][0]['num_params']):,}，GRU {int(g['gru'][0]['num_params']):,}。",
                     f"Parameters: LSTM {int(g['lstm'][0]['num_params']):,}, GRU {int(g['gru'][0]['num_params']):,}.")
                    for g in [seeded(runs, "ex2/", "num_params")] if {"gru", "lstm"} <= set(g)), ("", ""))
-    return cell_text(head_text(("每种模型一行", "one row per model"), common), sections), readme
+    family = ("精度和速度这 2 个检验", "the 2 tests of accuracy and speed")
+    return cell_text(head_text(("每种模型一行", "one row per model"), family, common), sections), readme
 
 
 def ex2_tab(g, held_out):
@@ -716,10 +729,8 @@ def ex2_tab(g, held_out):
     (zg, eg), (zl, el) = summary(g["gru"], held_out), summary(g["lstm"], held_out)
     wt = htxt(acc, ("GRU", "the GRU"))
     bullets = [
-        (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。"
-         f"一族检验是这个框架的 2 个检验（精度、速度），p 值经 Holm 校正。",
-         f"**Conditions:** {seeds(n)} per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}. "
-         f"The family is this tab's 2 tests (accuracy, speed), with Holm-adjusted p."),
+        (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。",
+         f"**Conditions:** {seeds(n)} per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
         (f"**精度：** GRU {zg}，LSTM {zl}。GRU 减 LSTM：{wt[0]}。",
          f"**Accuracy:** GRU {eg}, LSTM {el}. GRU minus LSTM: {wt[1]}."),
         ex2_curve(g, held_out), ex2_speed(g, speed)]
@@ -843,7 +854,7 @@ def ex3_sections(runs):
     both = frameworks_plateau(runs, "ex3/", "test_ppl")
     if both:
         sections.append(("frameworks", [both], None))
-    return cell_text(head_text(("每种语料一行", "one row per corpus")), sections), readme
+    return cell_text(head_text(("每种语料一行", "one row per corpus"), ex3_families(runs)), sections), readme
 
 
 def ex3_tab(g, order):
@@ -851,17 +862,12 @@ def ex3_tab(g, order):
     every = [r for k in order for r in g[k]]
     n, last = min(len(g[k]) for k in order), chose_last(every)
     lowest = ex3_lowest(g, order)
-    tails, m = ex3_tails(g, order[-1])
-    families = (f"与最低者比较的其余 {len(order) - 1} 种语料" + (f"；其他 {m} 部小说的留出文本" if m else ""),
-                f"the {len(order) - 1} other corpora against the lowest" + (f"; the {m} other novels' held-out tails" if m else ""))
+    tails = ex3_tails(g, order[-1])
     bullets = [(
         f"**条件：** {len(order)} 种语料，每种至少 {n} 个种子，每次恰好 {every[0]['budget_tokens']:,} 个训练词元；"
-        f"在《时间机器》留出部分的前一半（验证集）上挑选检查点，在后一半（测试集）上报告；设备：{device_of(every)}。"
-        f"检验族（p 值经 Holm 校正）：{families[0]}。",
+        f"报告测试困惑度；设备：{device_of(every)}。",
         f"**Conditions:** {len(order)} corpora, at least {seeds(n)} each, exactly {every[0]['budget_tokens']:,} "
-        f"training tokens per run; checkpoints chosen on the first half of *The Time Machine*'s held-out tail "
-        f"(validation), reported on the second half (test); device: {device_of(every)}. Families of tests, with "
-        f"Holm-adjusted p: {families[1]}.")]
+        f"training tokens per run; test perplexity reported; device: {device_of(every)}.")]
     bound = plateau_bound(every)
     if bound:
         bullets.append(plateau_bullet(every, last))
@@ -869,6 +875,19 @@ def ex3_tab(g, order):
     if not bound:
         bullets.append(budget_bullet(every, last))
     return bullets
+
+
+def ex3_families(runs):
+    """The families of ex3's tests, with their sizes from the first tab that has runs."""
+    for tab in frameworks.NAMES:
+        g = seeded([r for r in runs if r.get("tab") == tab], "ex3/", "test_ppl")
+        if g:
+            big = max((k for k in g if k != "10k"), key=int, default="1")
+            m = len(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", []))))
+            return (f"与最低者比较的其余 {len(g) - 1} 种语料；{big} 本书对 1 本书，在其他 {m} 部小说的留出文本上",
+                    f"the {len(g) - 1} other corpora against the lowest; {corpus_name(big)[1]} against 1 book on "
+                    f"the {m} other novels' tails")
+    return ("与最低者比较的其余语料；其他小说的留出文本", "the other corpora against the lowest; the other novels' tails")
 
 
 def ex3_lowest(g, order):
@@ -883,11 +902,13 @@ def ex3_lowest(g, order):
         if significant(w) and w["diff"] > 0:
             groups["higher"].append((f"{name[0]}（{w['diff']:+.2f}，{_ph(w)}）", f"{name[1]} ({w['diff']:+.2f}, {_ph(w)})"))
         elif "p_holm" in w:
-            groups["same"].append((f"{name[0]}（{_ph(w)}）", f"{name[1]} ({_ph(w)})"))
+            groups["same"].append(name)
         else:
             s = summary(g[k], "test_ppl")
             groups["untested"].append((f"{name[0]} {s[0]}", f"{name[1]} {s[1]}"))
-    titles = {"higher": ("显著更高", "significantly higher"), "same": ("看不出显著差别", "no significant difference"),
+    same = [w["p_holm"] for w in family if "p_holm" in w and not significant(w)]
+    titles = {"higher": ("显著更高", "significantly higher"),
+              "same": (f"看不出显著差别（{_at_least(same)}）", f"no significant difference ({_at_least(same)})"),
               "untested": ("未检验（含发散或没有离开平台的运行）", "not tested (a run diverged or never left the plateau)")}
     parts = [(f"{titles[t][0]}：" + "、".join(x[0] for x in xs), f"{titles[t][1]}: " + ", ".join(x[1] for x in xs))
              for t, xs in groups.items() if xs]
@@ -902,24 +923,27 @@ def ex3_tails(g, big):
     """The largest corpus against 1 book on every other novel's held-out tail: one family."""
     tails = sorted(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", g[big]))))
     if "1" not in g or big == "1" or not tails:
-        return None, 0
+        return None
     family = holm([htest(g[big], g["1"], f"heldout_ppl.{b}") for b in tails])
     parts = []
     for book, w in zip(tails, family):
         mb, m1 = (center(x, f"heldout_ppl.{book}") for x in (g[big], g["1"]))
-        v = (_ph(w), _ph(w)) if "p_holm" in w else ("未检验", "not tested")
+        none = not any(significant(x) for x in family) and all("p_holm" in x for x in family)
+        v = ("", "") if none else (f"（{_ph(w)}）", f" ({_ph(w)})") if "p_holm" in w else ("（未检验）", " (not tested)")
         if significant(w):
-            v = (f"{v[0]}，显著更{'低' if w['diff'] < 0 else '高'}", f"{v[1]}, significantly {'lower' if w['diff'] < 0 else 'higher'}")
-        parts.append((f"{BOOKS.get(book, (book, book))[0]} {mb:.2f} 对 {m1:.2f}（{v[0]}）",
-                      f"{BOOKS.get(book, (book, book))[1]} {mb:.2f} vs {m1:.2f} ({v[1]})"))
+            v = (f"（{_ph(w)}，显著更{'低' if w['diff'] < 0 else '高'}）",
+                 f" ({_ph(w)}, significantly {'lower' if w['diff'] < 0 else 'higher'})")
+        parts.append((f"{BOOKS.get(book, (book, book))[0]} {mb:.2f} 对 {m1:.2f}{v[0]}",
+                      f"{BOOKS.get(book, (book, book))[1]} {mb:.2f} vs {m1:.2f}{v[1]}"))
     z, e = join(parts, ("，", ", "))
-    none = not any(significant(w) for w in family)
-    end = ("：没有一部显著不同。" if none else "。", ": none is significantly different." if none else ".")
+    low = _at_least([w["p_holm"] for w in family if "p_holm" in w])
+    end = ((f"：没有一部显著不同（{low}）。", f": none is significantly different ({low}).")
+           if none else ("。", "."))
     anyone = any(stuck(r, f"heldout_ppl.{b}") for b in tails for r in g[big] + g["1"])
     avg = ("种子中位数", "medians over seeds") if anyone else ("种子均值", "means over seeds")
     return (f"**其他小说的留出文本**（{corpus_name(big)[0]}对只用《时间机器》的模型，{avg[0]}）：{z}{end[0]}",
             f"**Other novels' held-out text** ({corpus_name(big)[1]} against the model trained on "
-            f"*The Time Machine* alone, {avg[1]}): {e}{end[1]}"), len(tails)
+            f"*The Time Machine* alone, {avg[1]}): {e}{end[1]}")
 
 
 def ex3_readme(tab, g, order):
@@ -941,8 +965,8 @@ def ex3_readme(tab, g, order):
 # ------------------------------------------------------------------ ex4
 
 AUTHORS = [("ppl_austen", ("奥斯汀", "Austen")), ("ppl_doyle", ("道尔", "Doyle")),
-           ("ppl_wells", ("威尔斯五本书的留出文本", "Wells's five held-out tails")),
-           ("ppl_time_machine", ("《时间机器》留出部分的后一半（测试集）", "The second half (test) of *The Time Machine*'s tail"))]
+           ("ppl_wells", ("威尔斯五本书", "Wells's five tails")),
+           ("ppl_time_machine", ("《时间机器》的测试集", "*The Time Machine*'s test half"))]
 
 
 def ex4_old(rs):
@@ -979,18 +1003,18 @@ def ex4_sections(runs):
     extra = frameworks_plateau(runs, "ex4/", "ppl_wells") if any(bound.values()) else ex4_agreement(signs)
     if extra:
         sections.append(("frameworks", [extra], None))
-    return cell_text(head_text(("每个模型一行", "one row per model")), sections), readme
+    family = (f"{len(AUTHORS)} 份作者留出文本（对照 C 单独检验）", f"the {len(AUTHORS)} per-author tails (the control C on its own)")
+    return cell_text(head_text(("每个模型一行", "one row per model"), family), sections), readme
 
 
 def ex4_tab(g, family, bound):
     """At most 5 bullets: conditions, plateau or budget, what mixing gains and costs, the control."""
     ab = g["wells"] + g["mixed"]
     n = min(len(v) for v in g.values())
-    bullets = [(f"**条件：** {len(g)} 个模型，每个至少 {n} 个种子，模型 A 和 B 各 {g['wells'][0]['budget_tokens']:,} 个训练词元；设备：{device_of(ab)}。"
-                f"下面是混合模型 B 减只用威尔斯的模型 A；检验族是 {len(AUTHORS)} 份作者留出文本（p 值经 Holm 校正），对照 C 单独检验。",
+    bullets = [(f"**条件：** {len(g)} 个模型，每个至少 {n} 个种子，A 和 B 各 {g['wells'][0]['budget_tokens']:,} 个训练词元；设备：{device_of(ab)}。"
+                f"差值是 B 减 A。",
                 f"**Conditions:** {len(g)} models, at least {seeds(n)} each, {g['wells'][0]['budget_tokens']:,} training "
-                f"tokens for models A and B; device: {device_of(ab)}. Below: the mixed model B minus the Wells-only model "
-                f"A; the family is the {len(AUTHORS)} per-author tails (Holm-adjusted p), the control C is tested on its own.")]
+                f"tokens for A and B; device: {device_of(ab)}. Differences are B minus A.")]
     if bound:
         bullets.append(plateau_bullet(ab, chose_last(ab)))
     for keys, title in ((AUTHORS[:2], ("混合的收益", "What mixing gains")), (AUTHORS[2:], ("混合的代价", "What mixing costs"))):
@@ -998,7 +1022,7 @@ def ex4_tab(g, family, bound):
         for key, name in keys:
             w = family[[k for k, _ in AUTHORS].index(key)]
             (za, ea), (zb, eb) = summary(g["wells"], key), summary(g["mixed"], key)
-            wt = htxt(w, ("B", "B"))
+            wt = htxt(w, ("B", "B"), ci=False)
             parts.append((f"{name[0]} A {za}，B {zb}（{wt[0]}）", f"{name[1]} A {ea}, B {eb} ({wt[1]})"))
         z, e = join(parts)
         bullets.append((f"**{title[0]}：** {z}。", f"**{title[1]}:** {e}."))
