@@ -800,11 +800,18 @@ class Job:
 
 
 def conv_configs(depths=DEPTHS, wide=True, dropout=True):
-    """``(cell, num_layers, num_hiddens, dropout)`` of every configuration."""
+    """``(cell, num_layers, num_hiddens, dropout)`` of every configuration, in
+    the order the queue trains them: the gated cells at 1-3 layers and the
+    wide LSTM first (the section's question), then the dropout row, the plain
+    RNN, and the 4-layer models (the slowest to leave the plateau)."""
     out = [c + (0.0,) for c in configs(depths, wide)]
     if dropout:
         out.append(DROPOUT_ROW[0] + (DROPOUT_ROW[1],))
-    return out
+    def order(c):
+        cell, L, h, drop = c
+        group = 3 if cell == "rnn" else 2 if L == 4 else 1 if drop else 0
+        return group, ("lstm", "gru", "rnn").index(cell), L, h
+    return sorted(out, key=order)
 
 
 def patience(plateau_valid, checkpoints=PATIENCE, share=PLATEAU_SHARE):
