@@ -192,6 +192,7 @@ def test_write_then_check(tmp_path):
     assert answers.stale(runs, root=tmp_path) == []
     tables = (tmp_path / answers.RESULTS).read_text()
     assert tables.startswith("# Measured results") and "#### Exercise 2, GRU against LSTM (PyTorch)" in tables
+    assert "| comparison | difference | 95% CI | p | Holm p |" in tables  # every test, raw and adjusted
     (tmp_path / answers.RESULTS).write_text(tables.replace("9.20", "9.21"))
     assert answers.stale(runs, root=tmp_path) == [str(answers.RESULTS)]  # a hand edit is caught
     for rel in answers.NOTEBOOKS.values():

@@ -800,7 +800,8 @@ def ex2_readme(tab, g, held_out):
             f"{study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | {ms(values(rs, held_out))[1]} | "
             f"{', '.join(str(int(r[at])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
             f"{ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
-    return "\n".join(lines)
+    family = holm([htest(g["gru"], g["lstm"], held_out), htest(g["gru"], g["lstm"], "tokens_per_sec")])
+    return "\n".join(lines) + "\n\n" + comparisons_md(zip((f"{held_out}, GRU minus LSTM", "tokens/s, GRU minus LSTM"), family))
 
 
 # ------------------------------------------------------------------ ex3
@@ -890,11 +891,36 @@ def ex3_families(runs):
     return ("与最低者比较的其余语料；其他小说的留出文本", "the other corpora against the lowest; the other novels' tails")
 
 
-def ex3_lowest(g, order):
-    """The corpus with the lowest mean test perplexity, and the family of the others against it."""
+def corpora_family(g, order):
+    """``(best, others, family)``: the corpus with the lowest test perplexity, and the others tested against it."""
     best = min(order, key=lambda k: center(g[k], "test_ppl"))
     others = [k for k in order if k != best]
-    family = holm([htest(g[k], g[best], "test_ppl") for k in others])
+    return best, others, holm([htest(g[k], g[best], "test_ppl") for k in others])
+
+
+def tails_family(g, big):
+    """``(tails, family)``: ``big`` against 1 book on every other novel's tail; None without them."""
+    tails = sorted(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", g[big]))))
+    if "1" not in g or big == "1" or not tails:
+        return None
+    return tails, holm([htest(g[big], g["1"], f"heldout_ppl.{b}") for b in tails])
+
+
+def comparisons_md(rows):
+    """A markdown table of tests: ``rows`` of (name, :func:`htest` result)."""
+    lines = ["| comparison | difference | 95% CI | p | Holm p |", "| --- | --- | --- | --- | --- |"]
+    for name, w in rows:
+        if "p_holm" in w:
+            lines.append(f"| {name} | {w['diff']:+.2f} | {w['ci'][0]:+.2f} to {w['ci'][1]:+.2f} | "
+                         f"{w['p']:.3f} | {w['p_holm']:.3f} |")
+        else:
+            lines.append(f"| {name} | {w['why'][1]} | | | |")
+    return "\n".join(lines)
+
+
+def ex3_lowest(g, order):
+    """The corpus with the lowest mean test perplexity, and the family of the others against it."""
+    best, others, family = corpora_family(g, order)
     z, e = summary(g[best], "test_ppl")
     groups = {"higher": [], "same": [], "untested": []}
     for k, w in zip(others, family):
@@ -921,10 +947,9 @@ def ex3_lowest(g, order):
 
 def ex3_tails(g, big):
     """The largest corpus against 1 book on every other novel's held-out tail: one family."""
-    tails = sorted(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", g[big]))))
-    if "1" not in g or big == "1" or not tails:
+    if not tails_family(g, big):
         return None
-    family = holm([htest(g[big], g["1"], f"heldout_ppl.{b}") for b in tails])
+    tails, family = tails_family(g, big)
     parts = []
     for book, w in zip(tails, family):
         mb, m1 = (center(x, f"heldout_ppl.{book}") for x in (g[big], g["1"]))
@@ -959,7 +984,13 @@ def ex3_readme(tab, g, order):
         share = plateau_share(rs)
         lines.append(f"| {corpus_name(k)[1]} | {int(rs[0]['train_chars']):,} | {rs[0]['passes']:.2f} | {len(rs)} | "
                      f"{summary(rs, 'test_ppl')[1]} | {checkpoints_txt(share) if share else '–'} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    best, others, family = corpora_family(g, order)
+    rows = [(f"test perplexity, {corpus_name(k)[1]} minus {corpus_name(best)[1]}", w) for k, w in zip(others, family)]
+    if tails_family(g, order[-1]):
+        tails, family = tails_family(g, order[-1])
+        rows += [(f"{BOOKS.get(b, (b, b))[1]} tail, {corpus_name(order[-1])[1]} minus 1 book", w)
+                 for b, w in zip(tails, family)]
+    return "\n".join(lines) + "\n\n" + comparisons_md(rows)
 
 
 # ------------------------------------------------------------------ ex4
@@ -1085,7 +1116,12 @@ def ex4_readme(tab, g):
         share = plateau_share(rs)
         lines.append(f"| {name} | {len(rs)} | " + " | ".join(summary(rs, k)[1] for k, _ in AUTHORS)
                      + f" | {checkpoints_txt(share) if share else '–'} |")
-    return "\n".join(lines)
+    family = holm([htest(g["mixed"], g["wells"], key) for key, _ in AUTHORS])
+    rows = [(f"{key}, mixed minus wells", w) for (key, _), w in zip(AUTHORS, family)]
+    if "wells-once" in g:
+        rows.append(("ppl_wells, mixed minus wells-once (the control, a family of its own)",
+                     holm([htest(g["mixed"], g["wells-once"], "ppl_wells")])[0]))
+    return "\n".join(lines) + "\n\n" + comparisons_md(rows)
 
 
 # ------------------------------------------------------------------ driver
