@@ -1,0 +1,108 @@
+"""The depth study at convergence: early stopping by patience, the
+learning-rate screen, the resumable queue (``study.run_queue``)."""
+import math
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import tiny_data
+from d2l_helpers import study
+
+
+def _hist(valid):
+    return SimpleNamespace(epoch=list(range(1, len(valid) + 1)), valid_ppl=list(valid))
+
+
+def test_patience_waits_while_the_run_is_on_the_plateau():
+    stop = study.patience(plateau_valid=17.0, checkpoints=2)
+    # ten checkpoints at the letter-frequency level, the best long ago: keep going
+    assert stop(_hist([16.9, 16.8] + [16.85] * 8)) is None
+
+
+def test_patience_stops_exactly_after_its_checkpoints_without_a_new_best():
+    stop = study.patience(plateau_valid=17.0, checkpoints=3)
+    curve = [16.9, 12.0, 9.0, 8.0, 8.1, 8.2]
+    assert all(stop(_hist(curve[:k])) is None for k in range(1, 7))
+    why = stop(_hist(curve + [8.05]))
+    assert why and "patience" in why and "checkpoint 4" in why
+    assert stop(_hist([16.9, 12.0, float("nan"), 8.0])) is None  # NaN: not validated
+    with pytest.raises(ValueError, match="at least 1"):
+        study.patience(17.0, checkpoints=0)
+
+
+def test_escape_tokens_is_the_first_checkpoint_below_the_plateau_line():
+    curves = dict(valid_ppl=[17.0, 16.0, 15.2, 15.4, 9.0], tokens_seen=[10, 20, 30, 40, 50])
+    assert study.escape_tokens(curves, plateau_valid=17.0) == 30  # 15.2 < 0.9 * 17 = 15.3
+    assert study.escape_tokens(curves, plateau_valid=10.0) is None
+
+
+def test_best_lr_chooses_on_validation_and_never_a_diverged_run():
+    r = lambda v: dict(valid_ppl_chosen=v)
+    assert study.best_lr({1.0: r(6.0), 2.0: r(5.5)}) == 2.0
+    assert study.best_lr({1.0: r(5.5), 2.0: r(5.5)}) == 1.0  # a tie: the smaller rate
+    assert study.best_lr({0.25: r(float("inf")), 1.0: r(7.0)}) == 1.0
+    assert study.best_lr({0.5: r(float("nan")), 1.0: r(float("inf"))}) == 0.5
+
+
+def test_conv_jobs_screens_then_trains_the_other_seeds_at_the_chosen_rate():
+    cfg = [("gru", 2, 256, 0.0)]
+    jobs = study.conv_jobs({}, cfg)
+    assert [(j.lr, j.seed) for j in jobs] == [(1.0, 0), (2.0, 0)]  # the screen only
+    assert jobs[0].key == "depth-conv/gru-2x256/lr1/seed0"
+    half = {jobs[0].key: dict(valid_ppl_chosen=6.0)}
+    assert study.conv_jobs(half, cfg) == [jobs[1]]  # nothing else until the screen ends
+    done = dict(half, **{jobs[1].key: dict(valid_ppl_chosen=5.0)})
+    rest = study.conv_jobs(done, cfg)
+    assert [(j.lr, j.seed) for j in rest] == [(2.0, 1), (2.0, 2)]
+    done.update({j.key: dict(valid_ppl_chosen=5.1) for j in rest})
+    assert study.conv_jobs(done, cfg) == []  # resumed: nothing left
+    assert study.Job("lstm", 2, 256, 1.0, 0, 0.2).key == "depth-conv/lstm-2x256-drop0.2/lr1/seed0"
+
+
+def test_chosen_runs_keep_the_screen_winner_only():
+    def e(lr, seed, valid):
+        return dict(key=f"depth-conv/gru-1x256/lr{lr:g}/seed{seed}", tab="pytorch",
+                    cell="gru", num_layers=1, num_hiddens=256, dropout=0.0, lr=lr,
+                    seed=seed, valid_ppl_chosen=valid, test_ppl=valid)
+    entries = [e(1.0, 0, 6.0), e(2.0, 0, 5.0), e(2.0, 1, 5.2), e(2.0, 2, 5.1),
+               dict(e(2.0, 1, 9.0), tab="mxnet")]
+    chosen = study.chosen_runs(entries, "pytorch")
+    assert sorted((r["lr"], r["seed"]) for r in chosen) == [(2.0, 0), (2.0, 1), (2.0, 2)]
+
+
+def test_run_one_stops_early_and_says_why(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import torch as d2l
+    data = tiny_data(d2l.Vocab, train=2_000)
+    stop = lambda h: "no better validation (patience)" if len(h.epoch) == 2 else None
+    res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
+                                 checkpoints=5, batches_per_checkpoint=3, batch_size=4,
+                                 num_steps=7, device=torch.device("cpu"), early_stop=stop)
+    assert hist.epoch == [1, 2] and res["tokens_seen"] == 2 * 3 * 4 * 7
+    assert res["stop_reason"] == "patience" and res["budget_tokens"] == 5 * 3 * 4 * 7
+    assert res["precision"] in ("fp32", "bf16")
+    res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
+                                 checkpoints=2, batches_per_checkpoint=3, batch_size=4,
+                                 num_steps=7, device=torch.device("cpu"))
+    assert res["stop_reason"] == "cap" and hist.epoch == [1, 2]
+
+
+def test_run_queue_records_every_run_and_resumes(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from d2l_helpers import results
+    monkeypatch.setenv("D2L_QUICK", "1")  # the first 10,000 characters
+    path = tmp_path / "conv.json"
+    kw = dict(configs=[("lstm", 1, 8, 0.0), ("rnn", 1, 8, 0.0)],
+              lr_grid={"lstm": (1.0, 2.0), "rnn": (0.5,)}, seeds=(0, 1),
+              checkpoints=2, batches_per_checkpoint=2, log=None)
+    assert study.run_queue("pytorch", path, workers=2, **kw) == 5  # 2 + 1 screens, 2 seeds
+    entries = results.load(path)
+    assert len(entries) == 5 and all(e["tab"] == "pytorch" for e in entries)
+    for e in entries:
+        assert e["stop_reason"] == "cap" and e["curves"]["tokens_seen"][-1] == e["tokens_seen"]
+        assert {"lr", "budget_tokens", "escape_tokens", "precision", "dropout"} <= set(e)
+    assert study.run_queue("pytorch", path, workers=1, **kw) == 0  # nothing left to do
+    with pytest.raises(ValueError, match="at least 1"):
+        study.run_queue("pytorch", path, workers=0, **kw)
