@@ -284,6 +284,29 @@ def build(only=(), mode="class", tab=frameworks.DEFAULT, out=OUT, date=None, log
     return written
 
 
+def html(path, out):
+    """One executed notebook as an offline HTML page in ``out`` (images
+    embedded, MathJax and require.js beside it in ``out/vendor``); returns
+    the page.  For a quick look and the browser test; the site is `make site`."""
+    from nbconvert import HTMLExporter
+    from tools import slides
+    path, out = Path(path), Path(out)
+    nb = nbformat.read(str(path), as_version=4)
+    lang = next((t[5:] for c in nb.cells for t in (c.metadata.get("tags") or [])
+                 if t in nbtools.LANG_TAGS), "en")
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            slides._embed_local_images(cell, path.parent)
+    slides.vendor(out / "vendor", only=("mathjax", "requirejs"))
+    exporter = HTMLExporter(
+        embed_images=True, language_code=slides.LANG_CODES[lang],
+        mathjax_url=f"vendor/mathjax/MathJax.js?config={slides.MATHJAX_CONFIG}",
+        require_js_url="vendor/requirejs/require.js")
+    page = out / (path.stem + ".html")
+    page.write_text(slides.offline(exporter.from_notebook_node(nb)[0], lang), encoding="utf-8")
+    return page
+
+
 # --------------------------------------------------------------------------
 # Checking the committed edition against the sources
 # --------------------------------------------------------------------------
