@@ -511,8 +511,8 @@ def ex1_readme(tab, g):
 
 # ------------------------------------------------------------------ ex2-ex4: families and the plateau
 
-ESCAPE = 0.9  # a run leaves the letter-frequency plateau at its first checkpoint whose validation
-#               perplexity is below ESCAPE x the unigram model's (issue 22)
+ESCAPE = study.PLATEAU_SHARE  # a run leaves the letter-frequency plateau at its first checkpoint whose
+#                               validation perplexity is below ESCAPE x the unigram model's (as the depth study)
 NOTE = ("“看不出显著差别”只是说这些种子分不开两组，并不说明两组一样。",
         "\"No significant difference\" says these seeds cannot tell the groups apart; it does not say they are equal.")
 STUCK = {"diverged": ("发散", "diverged"),
