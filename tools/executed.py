@@ -271,16 +271,23 @@ def edition(nb, lang, tab, mode, date, source, out_root=OUT):
 def build(only=(), mode="class", tab=frameworks.DEFAULT, out=OUT, date=None, log=print):
     """Execute and split every source notebook; returns the written paths."""
     date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
-    written = []
+    written, failed = [], []
     for path in sources(only):
         log(f"[executed] {tab}, {mode} mode: running {rel(path)} ...")
-        nb = clean(execute(path, tab, mode), tab)
+        try:
+            nb = clean(execute(path, tab, mode), tab)
+        except ExecutedError as err:  # the others still run; the old twin stays
+            log(f"[executed] FAILED: {err}")
+            failed.append(str(err).splitlines()[0])
+            continue
         for lang in nbtools.LANGS:
             target = Path(out) / lang / rel(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(edition(nb, lang, tab, mode, date, path, out), str(target))
             written.append(target)
             log(f"[executed] wrote {target.relative_to(ROOT) if ROOT in target.parents else target}")
+    if failed:
+        raise ExecutedError("; ".join(failed))
     return written
 
 
