@@ -97,8 +97,11 @@ EXECUTED_MODE ?= class
 executed: install
 	$(BIN)/python tools/executed.py --mode $(EXECUTED_MODE) --tab $(TAB)
 
+# The architecture figure (img/deep-rnn.svg, img/deep-rnn.zh.svg) and the results
+# figures img/results-*.png from results/full-mode.json (docs/FIGURES.md lists them).
 figure: install
-	$(BIN)/python tools/draw_deep_rnn.py img/deep-rnn.svg
+	$(BIN)/python tools/draw_deep_rnn.py
+	$(BIN)/python tools/figures.py
 
 clean:
 	rm -rf build .pytest_cache
