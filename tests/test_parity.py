@@ -9,6 +9,28 @@ import pytest
 from d2l_helpers import backend, data
 
 
+@pytest.fixture(autouse=True)
+def _fp32(monkeypatch):
+    """The book trains in fp32: so do these comparisons, whatever auto would
+    pick on this machine (see test_auto_would_pick_bf16_for_the_lstm_here)."""
+    monkeypatch.setenv("D2L_PRECISION", "fp32")
+
+
+def test_auto_would_pick_bf16_for_the_lstm_here(monkeypatch):
+    """Without the fixture's D2L_PRECISION=fp32, auto picks bf16 for the LSTM
+    on a CPU with native bf16, so the tests below would not compare fp32."""
+    import torch
+    from torch import nn
+    from d2l_helpers import torch as d2l
+    monkeypatch.delenv("D2L_PRECISION")
+    if not d2l._cpu_bf16_native():
+        pytest.skip("this CPU has no native bf16: auto is fp32 here anyway")
+    net = d2l.RNNModel(nn.LSTM(28, 32, 2), 28)
+    assert d2l.choose_precision(torch.device("cpu"), net)[0] == "bf16"
+    monkeypatch.setenv("D2L_PRECISION", "fp32")
+    assert d2l.choose_precision(torch.device("cpu"), net)[0] == "fp32"
+
+
 # ------------------------------------------------------------------ data
 
 @pytest.mark.parametrize("fw", ["torch", "mxnet"])
