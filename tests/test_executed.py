@@ -7,6 +7,7 @@ and orphaned twins.  One tiny notebook is really executed to show that the
 figures come out as PNG, not SVG.
 """
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -176,3 +177,17 @@ def test_figures_are_executed_as_png(tmp_path):
         import base64
         png = base64.b64decode(images[0].data["image/png"])
         assert png.startswith(b"\x89PNG") and len(png) < 15_000
+
+
+def test_index_lists_every_executed_notebook_with_its_run(tree):
+    src, out = tree
+    text = executed.index(out).read_text(encoding="utf-8")
+    assert "- [标题](zh/01-x.ipynb) (pytorch, quick, 2026-12-04)" in text
+    assert "- [Title](en/01-x.ipynb) (pytorch, quick, 2026-12-04)" in text
+
+
+def test_committed_index_links_every_executed_notebook():
+    text = (ROOT / "executed" / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)]+\.ipynb)\)", text)
+    assert sorted(links) == sorted(p.relative_to(ROOT / "executed").as_posix()
+                                   for p in (ROOT / "executed").rglob("*.ipynb"))

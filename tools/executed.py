@@ -286,9 +286,47 @@ def build(only=(), mode="class", tab=frameworks.DEFAULT, out=OUT, date=None, log
             nbformat.write(edition(nb, lang, tab, mode, date, path, out), str(target))
             written.append(target)
             log(f"[executed] wrote {target.relative_to(ROOT) if ROOT in target.parents else target}")
+    index(out)
     if failed:
         raise ExecutedError("; ".join(failed))
     return written
+
+
+INDEX_HEAD = ("# 执行版 · Executed edition", "",
+              "带输出（图、表、生成的文本）的笔记本，由 `make executed` 从 `notebooks/` 生成，"
+              "只读即可；想自己运行请打开 `notebooks/` 里的源笔记本。",
+              "The notebooks with their outputs (plots, tables, generated text), written by "
+              "`make executed` from `notebooks/`: read them here; to run them, open the "
+              "sources in `notebooks/`.", "")
+
+
+def _title(path):
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and STAMP_TAG not in (cell.metadata.get("tags") or []):
+            m = re.search(r"^#\s+(.+)$", cell.source, re.MULTILINE)
+            if m:
+                return m.group(1).strip()
+    return path.stem
+
+
+def index(out=OUT):
+    """``out/README.md``: every executed notebook by language, with its title
+    and the run that made its outputs."""
+    out = Path(out)
+    lines = list(INDEX_HEAD)
+    for lang, head in zip(nbtools.LANGS, ("## 中文", "## English")):
+        paths = sorted((out / lang).glob("*.ipynb")) + sorted((out / lang).glob("exercises/*.ipynb"))
+        if not paths:
+            continue
+        lines += [head, ""]
+        for path in paths:
+            meta = nbformat.read(str(path), as_version=4).metadata.get("d2l_executed", {})
+            run = f"{meta.get('tab', '?')}, {meta.get('mode', '?')}, {meta.get('date', '?')}"
+            lines.append(f"- [{_title(path)}]({path.relative_to(out).as_posix()}) ({run})")
+        lines.append("")
+    (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    return out / "README.md"
 
 
 def html(path, out):
@@ -362,10 +400,14 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", default=[],
                         help="notebooks whose names contain one of these")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--index", action="store_true",
+                        help="only rewrite executed/README.md from the executed notebooks")
     parser.add_argument("--check", action="store_true",
                         help="only compare executed/ with notebooks/ (exit 1 on drift)")
     args = parser.parse_args(argv)
-    if not args.check:
+    if args.index:
+        print(index(Path(args.out)))
+    elif not args.check:
         if args.only and not sources(args.only):
             parser.error(f"no notebook name contains any of {args.only}")
         try:
