@@ -294,7 +294,7 @@ def build(only=(), mode="class", tab=frameworks.DEFAULT, out=OUT, date=None, log
 
 INDEX_HEAD = ("# 执行版 · Executed edition", "",
               "带输出（图、表、生成的文本）的笔记本，由 `make executed` 从 `notebooks/` 生成，"
-              "只读即可；想自己运行请打开 `notebooks/` 里的源笔记本。",
+              "只读即可；想自己运行请打开 `notebooks/` 里的源笔记本。", "",
               "The notebooks with their outputs (plots, tables, generated text), written by "
               "`make executed` from `notebooks/`: read them here; to run them, open the "
               "sources in `notebooks/`.", "")
