@@ -255,16 +255,16 @@ def depth_figure(runs, prefix="depth-conv/"):
 FIGURES = [  # file, function, caption, keys
     ("results-u-curve.png", u_curve,
      "The chapter's U-curve: validation perplexity against epochs (notebook 03).",
-     "chapter/lstm-2layer, else ex2/lstm/seed*"),
+     "`chapter/lstm-2layer` if it recorded its curves, else `ex2/lstm/seed*`"),
     ("results-depth-pytorch.png", lambda runs: depth_study(runs, "pytorch"),
-     "Depth study (notebook 04), PyTorch: test perplexity against depth.", "depth/*"),
+     "Depth study (notebook 04), PyTorch: test perplexity against depth.", "`depth/*`"),
     ("results-depth-mxnet.png", lambda runs: depth_study(runs, "mxnet"),
-     "Depth study (notebook 04), MXNet: test perplexity against depth.", "depth/*"),
+     "Depth study (notebook 04), MXNet: test perplexity against depth.", "`depth/*`"),
     ("results-depth-conv.png", depth_figure,
-     "Depth study: test perplexity against training tokens, per depth.", "depth-conv/*"),
-    ("results-ex2.png", ex2, "Exercise 2: GRU against LSTM.", "ex2/*/seed*"),
-    ("results-ex3.png", ex3, "Exercise 3: more books.", "ex3/*/seed*"),
-    ("results-ex4.png", ex4, "Exercise 4: mixing authors.", "ex4/*/seed*"),
+     "Depth study: test perplexity against training tokens, per depth.", "`depth-conv/*`"),
+    ("results-ex2.png", ex2, "Exercise 2: GRU against LSTM.", "`ex2/*/seed*`"),
+    ("results-ex3.png", ex3, "Exercise 3: more books.", "`ex3/*/seed*`"),
+    ("results-ex4.png", ex4, "Exercise 4: mixing authors.", "`ex4/*/seed*`"),
 ]
 
 
@@ -284,7 +284,7 @@ def doc(drawn, source):
              f"the mean; a dashed grey line is a uniform guess over the {UNIFORM} "
              "characters.", ""]
     for name, caption, keys in drawn:
-        lines += [f"## {caption}", "", f"Runs: `{keys}`.", "", f"![{caption}](../img/{name})", ""]
+        lines += [f"## {caption}", "", f"Runs: {keys}.", "", f"![{caption}](../img/{name})", ""]
     return "\n".join(lines)
 
 
@@ -305,7 +305,8 @@ def main(argv=None):
         if fig is None:
             continue
         print(save(fig, Path(args.out) / name))
-        drawn.append((name, caption, keys))
+        panels = [ax.get_title() for ax in fig.axes if ax.get_title()]
+        drawn.append((name, caption, keys + (f"; panels: {' | '.join(panels)}" if panels else "")))
     if Path(args.out).resolve() == IMG.resolve():
         source = path.resolve().relative_to(ROOT).as_posix() \
             if ROOT in path.resolve().parents else path.name
