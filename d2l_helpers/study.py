@@ -490,6 +490,97 @@ def sample_text(d2l, net, vocab, prefix, num_preds, temperature=0.7, seed=0,
     return "".join(vocab.idx_to_token[i] for i in out)
 
 
+# ---------------------------------------------------------------- why depth is hard
+
+def init_signal(d2l, cell, num_layers, init, X, Y, num_hiddens=NUM_HIDDENS,
+                vocab_size=28, seed=0):
+    """At initialisation, before any training: one forward and backward pass
+    of the minibatch ``X``, ``Y`` (token indices, (batch_size, num_steps))
+    through the chapter's model with ``num_layers`` layers.  Returns
+    ``dict(top_rms=..., grad_norm=[layer 1, ..., layer L])``: the root mean
+    square of the top recurrent layer's output (what the output layer sees)
+    and the norm of each layer's weight gradient.
+
+    ``init``: "normal" draws every weight from N(0, 0.01^2) (the book's MXNet
+    ``train_ch8``); "default" keeps the framework's own start (PyTorch:
+    uniform within +-1/sqrt(h); Gluon: its default initializer)."""
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
+    seed_everything(d2l, seed)
+    if _framework(d2l) == "pytorch":
+        return _init_signal_torch(cell, num_layers, init, X, Y, num_hiddens, vocab_size)
+    return _init_signal_mxnet(cell, num_layers, init, X, Y, num_hiddens, vocab_size)
+
+
+def _init_signal_torch(cell, L, init, X, Y, h, V):
+    import torch
+    from torch.nn import functional as F
+    net = make_model(cell, L, h, V, "cpu", init=init)
+    xs = F.one_hot(torch.as_tensor(X).long().T, V).float()  # (num_steps, batch, V)
+    out, _ = net.rnn(xs)  # zero initial state
+    loss = F.cross_entropy(net.linear(out.reshape(-1, h)),
+                           torch.as_tensor(Y).long().T.reshape(-1))
+    loss.backward()
+    norms = [math.sqrt(sum(float(p.grad.norm()) ** 2 for name, p in net.rnn.named_parameters()
+                           if name.startswith("weight") and name.endswith(f"_l{k}")))
+             for k in range(L)]
+    return dict(top_rms=float(out.pow(2).mean().sqrt()), grad_norm=norms)
+
+
+def _init_signal_mxnet(cell, L, init, X, Y, h, V):
+    import mxnet as mx
+    from mxnet import autograd, gluon, npx
+    from mxnet import np as mnp
+    net = make_model(cell, L, h, V, mx.cpu())
+    if init == "normal":
+        net.initialize(mx.init.Normal(0.01), force_reinit=True)
+    else:
+        net.initialize(force_reinit=True)  # Gluon's default initializer
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    Xs, Ys = mnp.array(X), mnp.array(Y)
+    with autograd.record():
+        out = net.rnn(npx.one_hot(Xs.T, V))  # zero initial state
+        loss = loss_fn(net.dense(out.reshape(-1, h)), Ys.T.reshape(-1)).mean()
+    loss.backward()
+    params = net.rnn.collect_params()
+    norms = [math.sqrt(sum(float((p.grad() ** 2).sum()) for name, p in params.items()
+                           if f"l{k}_" in name and name.endswith("weight")))
+             for k in range(L)]
+    return dict(top_rms=float(mnp.sqrt((out ** 2).mean())), grad_norm=norms)
+
+
+def init_signals(d2l, X, Y, cells=("lstm",), depths=DEPTHS):
+    """:func:`init_signal` for every cell, depth and start, as rows."""
+    return [dict(cell=c, num_layers=L, init=init, **init_signal(d2l, c, L, init, X, Y))
+            for c in cells for init in INITS for L in depths]
+
+
+def plot_init_signals(rows):
+    """Two panels: the top layer's output scale, and each layer's weight
+    gradient, against depth, one line per start."""
+    from matplotlib.figure import Figure
+    from .plot import Plot
+    fig = Figure(figsize=(10, 3.4), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    for i, init in enumerate(INITS):
+        rs = sorted((r for r in rows if r["init"] == init), key=lambda r: r["num_layers"])
+        label = "N(0, 0.01²)" if init == "normal" else "the framework's default"
+        ax.semilogy([r["num_layers"] for r in rs], [r["top_rms"] for r in rs], "o-",
+                    color=f"C{i}", label=label)
+        deepest = rs[-1]
+        bx.semilogy(range(1, len(deepest["grad_norm"]) + 1), deepest["grad_norm"], "o-",
+                    color=f"C{i}", label=f"{label}, {deepest['num_layers']} layers")
+    ax.set_xlabel("layers (num_layers)")
+    ax.set_ylabel("RMS of the top layer's output")
+    bx.set_xlabel("layer (1 = next to the input)")
+    bx.set_ylabel("norm of the layer's weight gradient")
+    for axis in (ax, bx):
+        axis.set_xticks(DEPTHS)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    return Plot(fig)
+
+
 # ---------------------------------------------------------------- statistics
 
 def mean_sd(xs):

@@ -106,3 +106,36 @@ def test_run_queue_records_every_run_and_resumes(tmp_path, monkeypatch):
     assert study.run_queue("pytorch", path, workers=1, **kw) == 0  # nothing left to do
     with pytest.raises(ValueError, match="at least 1"):
         study.run_queue("pytorch", path, workers=0, **kw)
+
+
+def _batch(vocab_size=28, seed=0):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    c = rng.integers(1, vocab_size, 8 * 35 + 1)
+    return c[:-1].reshape(8, 35), c[1:].reshape(8, 35)
+
+
+def _check_signal(d2l):
+    X, Y = _batch()
+    small = [study.init_signal(d2l, "rnn", L, "normal", X, Y) for L in (1, 2, 3)]
+    # each N(0, 0.01^2) layer scales its input by about 0.01 * sqrt(256) = 0.16
+    for a, b in zip(small, small[1:]):
+        assert 0.05 < b["top_rms"] / a["top_rms"] < 0.3
+    assert len(small[2]["grad_norm"]) == 3 and all(g > 0 for g in small[2]["grad_norm"])
+    big = study.init_signal(d2l, "rnn", 3, "default", X, Y)
+    assert big["top_rms"] > 20 * small[2]["top_rms"]
+    with pytest.raises(ValueError, match="init="):
+        study.init_signal(d2l, "rnn", 1, "xavier", X, Y)
+
+
+def test_init_signal_shrinks_by_sigma_sqrt_h_per_layer(monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    from d2l_helpers import torch as d2l
+    _check_signal(d2l)
+
+
+def test_init_signal_shrinks_by_sigma_sqrt_h_per_layer_mxnet(monkeypatch):
+    monkeypatch.setenv("D2L_TAB", "mxnet")
+    from d2l_helpers import mxnet as d2l
+    _check_signal(d2l)
