@@ -77,6 +77,46 @@ def check_record(record, fields):
                          f"'ex2/gru/seed0'")
 
 
+# How to put a student's model on ``device``, per tab (check_model_device).
+MOVE_MODEL = {
+    "pytorch": "move it there first with net.to(device) (a from-scratch model: "
+               "create its weights with device=device)",
+    "mxnet": "put its weights there (MXNet's counterpart of PyTorch's "
+             "net.to(device)): net.collect_params().reset_ctx(device) for a Gluon "
+             "model (train_ch8 itself initialises Gluon models on device), or "
+             "create a from-scratch model's weights with get_params(..., device)",
+}
+
+
+class DeviceMismatchError(ValueError):
+    """A model's weights are not on the ``device`` it was handed over with."""
+
+
+def _same_device(have, want):
+    try:
+        want = type(have)(want)  # 'cuda' -> torch.device, 'gpu' -> mx.Context
+    except Exception:  # noqa: BLE001 - cannot tell: leave it to the framework
+        return True
+    if hasattr(have, "type") and hasattr(have, "index"):  # PyTorch: cuda is cuda:0
+        return have == want or (have.type == want.type and None in (have.index, want.index))
+    return have == want
+
+
+def check_model_device(b, net, device, where):
+    """Raise DeviceMismatchError, naming the remedy, when a weight of ``net`` is
+    not on ``device`` (PyTorch would fail deep inside the first step)."""
+    try:
+        weights = b.params(net)
+    except Exception:  # noqa: BLE001 - no weights yet (Gluon's deferred init)
+        return
+    for w in weights:
+        have = getattr(w, "ctx", None) or getattr(w, "device", None)  # MXNet, PyTorch
+        if have is not None and not _same_device(have, device):
+            raise DeviceMismatchError(
+                f"{where}: the model's weights are on {have}, but device is "
+                f"{device}; {MOVE_MODEL.get(b.tab, 'put the model on device first')}")
+
+
 def epoch_arrays(b, train_iter, device):
     """One epoch's minibatches on ``device``: X, Y of shape
     (num_batches, batch_size, num_steps), with a single copy."""
@@ -174,6 +214,7 @@ class BookAPI:
         b = self.b
         check_num_preds(num_preds)
         data.check_prefix(prefix, vocab)
+        check_model_device(b, net, device, "predict_ch8")
         state = b.begin_state(net, 1, device)
         outputs = [vocab[prefix[0]]]
 
@@ -195,6 +236,7 @@ class BookAPI:
                      num_steps=VALID_STEPS):
         """Perplexity on held-out tokens, state carried across the whole text."""
         b = self.b
+        check_model_device(b, net, device, "evaluate_ppl")
         if corpus is None or len(corpus) < batch_size + 1:
             return float("nan")
         total, count = b.zeros(device), 0
@@ -232,6 +274,7 @@ class BookAPI:
         notices.once(("precision", b.tab, str(device), dtype),
                      f"d2l_helpers: training in {dtype}: {why}")
         b.prepare(net, train_iter, device)
+        check_model_device(b, net, device, "train_ch8")
         valid_corpus = getattr(train_iter, "valid_corpus", None)
         params = b.params(net)
 
