@@ -9,7 +9,7 @@ reads such a file back, e.g. the committed full-mode snapshot in
 Nothing recorded is lost:
 
 * several processes may record into one file at once: each holds a lock
-  (``.<file>.lock`` beside it, :mod:`filelock`) while it reads, changes and
+  (``.<file>.lock`` beside it, which stays; :mod:`filelock`) while it reads, changes and
   writes the file;
 * the file is replaced atomically (a temporary file, then ``os.replace``),
   so a process killed mid-write leaves the old file whole;
