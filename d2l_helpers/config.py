@@ -1,11 +1,22 @@
 """Environment switches shared by the whole package.
 
-Three environment variables steer d2l_helpers:
+d2l_helpers reads nine environment variables, each in one module:
 
-* ``D2L_TAB``    -- which tab the notebooks run (see :mod:`d2l_helpers.frameworks`).
-* ``D2L_QUICK``  -- the run mode: full, class or quick (see :mod:`d2l_helpers.modes`,
-                    the only module that reads it).
-* ``D2L_DATA_DIR`` / ``D2L_DATA_MIRROR`` -- see :mod:`d2l_helpers.corpora`.
+* ``D2L_TAB``           -- which tab the notebooks run (here; the tabs are in
+                           :mod:`d2l_helpers.frameworks`).
+* ``D2L_QUICK``         -- the run mode: full, class or quick (:mod:`d2l_helpers.modes`).
+* ``D2L_DATA_DIR``, ``D2L_DATA_MIRROR`` -- the books' cache folder and a local
+                           mirror (:mod:`d2l_helpers.corpora`).
+* ``D2L_RESULTS``       -- the JSON file runs are recorded in (:mod:`d2l_helpers.results`).
+* ``D2L_THREADS``       -- CPU threads per training (:mod:`d2l_helpers.cpu`).
+* ``D2L_TRAININGS_DIR`` -- the registry of running trainings (:mod:`d2l_helpers.registry`).
+* ``D2L_CUDA_GRAPH``    -- ``0`` turns off PyTorch's captured step (:mod:`d2l_helpers.cuda_graphs`).
+* ``D2L_PRECISION``     -- fp32, bf16 or auto (:mod:`d2l_helpers.precision`).
+
+Besides, :mod:`d2l_helpers.cpu` marks what it set for MXNet itself with
+``D2L_HELPERS_SET_*`` variables (three markers), so that a child process can
+tell its parent's settings from the user's; users do not set them.
+``tests/test_docs_errors.py`` checks this list against the code.
 
 Every value is validated: a typo is an error that names the valid values,
 never a silent guess.
