@@ -3,8 +3,8 @@
 Where a file comes from, in order:
 
 1. ``D2L_DATA_MIRROR=<folder>``: a local, read-only folder holding the files
-   under their registry names (CI points this at ``../shared/data``).  A
-   mirror file must match the pinned hash exactly.
+   under their registry names (an offline machine, or CI, points it at its
+   copy of the books).  A mirror file must match the pinned hash exactly.
 2. The cache folder (``D2L_DATA_DIR``, default ``~/.cache/d2l_helpers``).
 3. The corpus's real URL, downloaded with pooch into a temporary file and
    moved into the cache only after it has been checked.
