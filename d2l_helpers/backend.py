@@ -146,6 +146,10 @@ def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter, dtype="fp32"
     def train_epoch():
         nonlocal runner
         Xs, Ys = epoch_arrays(b, train_iter, device)
+        if hasattr(runner, "run_epoch"):  # D2L_CUDA_GRAPH=epoch: see cuda_graphs.EpochGraphs
+            loss_sum = runner.run_epoch(Xs, Ys, lambda n: b.begin_state(net, n, device),
+                                        use_random_iter)
+            return b.to_float(loss_sum), b.size(Ys)
         loss_sum, state = b.zeros(device), None
         for X, Y in zip(Xs, Ys):
             # X, Y: (batch_size, num_steps)

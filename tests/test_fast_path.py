@@ -9,6 +9,7 @@ weights put back after the warm-up, the self-check and the fallbacks)."""
 import dataclasses
 import functools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -63,12 +64,16 @@ class FakeCapture:
     "capturing" and, on replay, runs it again and writes its results into the
     buffers returned at capture time, as a CUDA graph replay does."""
 
-    def __init__(self, fail=None, stale_inputs=False):
+    def __init__(self, fail=None, stale_inputs=False, broken_from=0):
         self.fail, self.stale_inputs, self.replays = fail, stale_inputs, 0
+        self.broken_from = broken_from  # captures before this one work
+        self.captures = 0
 
     def __call__(self, fn):
         from d2l_helpers import cuda_graphs
-        if self.fail:
+        self.captures += 1
+        broken = self.captures > self.broken_from
+        if self.fail and broken:
             raise self.fail
         loss, state = fn()
         frozen = None
@@ -76,7 +81,7 @@ class FakeCapture:
         def replay():
             nonlocal frozen
             self.replays += 1
-            if self.stale_inputs:  # a broken capture: always the first result
+            if self.stale_inputs and broken:  # a broken capture: always the first result
                 frozen = frozen or (loss.clone(), state)
                 new_loss, new_state = frozen
             else:
@@ -152,3 +157,65 @@ def test_no_capture_is_tried_on_the_cpu(capsys):
     X = torch.zeros((2, 3), dtype=torch.long)
     assert cuda_graphs.graph_or_eager(step, X, X, X, [], "cpu") is step
     assert capsys.readouterr().out == ""
+
+
+# ------------------------------------------------------------ many minibatches per graph
+
+@pytest.mark.parametrize("max_batches", [64, 3], ids=["whole-epoch", "chunks-of-3"])
+@pytest.mark.parametrize("use_random_iter", [False, True], ids=["sequential", "random"])
+@pytest.mark.parametrize("layer", ["lstm", "gru"])
+def test_epoch_graphs_train_exactly_like_the_eager_loop(monkeypatch, capsys, max_batches,
+                                                        use_random_iter, layer):
+    """D2L_CUDA_GRAPH=epoch: after the first epoch, each epoch is a few replays
+    of one graph of many minibatches (the remainder one step at a time), with
+    the same losses and weights as the eager loop."""
+    from d2l_helpers import cuda_graphs
+    monkeypatch.setenv("D2L_CUDA_GRAPH", "epoch")
+    monkeypatch.setattr(cuda_graphs, "EPOCH_GRAPH_MAX_BATCHES", max_batches)
+    seen = []
+    real = cuda_graphs._ChunkGraph.__init__
+    monkeypatch.setattr(cuda_graphs._ChunkGraph, "__init__", lambda self, step, Xs, *a:
+                        (seen.append(Xs.shape[0]), real(self, step, Xs, *a))[1])
+    capture = FakeCapture()
+    losses, weights = _train(3, capture, use_random_iter, layer)
+    monkeypatch.setenv("D2L_CUDA_GRAPH", "0")
+    ref_losses, ref_weights = _train(3, None, use_random_iter, layer)
+    assert "not possible" not in capsys.readouterr().out
+    # 36 or 37 minibatches an epoch here: one graph of a whole epoch, or of 3
+    assert seen and len(seen) <= 2
+    assert all(k == 3 for k in seen) if max_batches == 3 else all(k >= 36 for k in seen)
+    assert capture.captures == 1 + len(seen)  # the step graph, then the chunk graph(s)
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-6)
+    for a, b in zip(weights, ref_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("capture", [
+    FakeCapture(fail=RuntimeError("out of memory"), broken_from=1),
+    FakeCapture(stale_inputs=True, broken_from=1),  # the chunk graph's replay is wrong
+], ids=["capture-fails", "replay-is-wrong"])
+def test_a_failed_epoch_graph_falls_back_to_one_graph_per_step(monkeypatch, capsys, capture):
+    from d2l_helpers import notices
+    notices.forget()
+    monkeypatch.setenv("D2L_CUDA_GRAPH", "epoch")
+    losses, weights = _train(3, capture)
+    monkeypatch.setenv("D2L_CUDA_GRAPH", "0")
+    ref_losses, ref_weights = _train(3, None)
+    out = capsys.readouterr().out
+    assert len(re.findall(r"CUDA graph of \d+ minibatches not possible", out)) == 1
+    assert "training with one graph per minibatch" in out
+    assert "CUDA graph capture not possible" not in out  # the step graph still works
+    assert capture.captures == 2  # no second try at the chunk graph
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-6)
+    for a, b in zip(weights, ref_weights):  # the failed attempt left no trace
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("value", ["2", "yes", "epochs"])
+def test_a_bad_graph_setting_is_a_clear_error(monkeypatch, value):
+    from d2l_helpers import cuda_graphs
+    from d2l_helpers.errors import ConfigError
+    monkeypatch.setenv("D2L_CUDA_GRAPH", value)
+    with pytest.raises(ConfigError, match=f"D2L_CUDA_GRAPH='{value}'.*epoch"):
+        _train(1, FakeCapture())
+    assert cuda_graphs.graph_mode.__doc__
