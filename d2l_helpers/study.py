@@ -1019,6 +1019,89 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
     return entry
 
 
+def conv_name(cell, num_layers, num_hiddens, dropout=0.0):
+    """'LSTM 2x256' (with ', dropout 0.2' where it has dropout)."""
+    return f"{cell.upper()} {num_layers}x{num_hiddens}" + (f", dropout {dropout:g}" if dropout else "")
+
+
+def conv_summary(entries, tab):
+    """One row per configuration of the study at convergence for ``tab``:
+    the rates screened (validation perplexity of seed 0 at each), the chosen
+    rate, and over its seeds the test perplexities, how each run stopped, the
+    tokens it trained and the tokens it needed to leave the plateau."""
+    runs = [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
+            and e.get("tab") == tab and "test_ppl" in e]
+    chosen = chosen_runs(entries, tab)
+    rows = []
+    for c in conv_configs():
+        screen = {r["lr"]: r["valid_ppl_chosen"] for r in runs
+                  if (r["cell"], r["num_layers"], r["num_hiddens"], r.get("dropout", 0.0)) == c
+                  and r["seed"] == CONV_SEEDS[0]}
+        rs = sorted((r for r in chosen if (r["cell"], r["num_layers"], r["num_hiddens"],
+                                           r.get("dropout", 0.0)) == c), key=lambda r: r["seed"])
+        if not rs:
+            continue
+        rows.append(dict(config=c, name=conv_name(*c), screen=screen, lr=rs[0]["lr"],
+                         seeds=[r["seed"] for r in rs], test=[r["test_ppl"] for r in rs],
+                         stops=[r["stop_reason"] for r in rs],
+                         tokens=[r["tokens_seen"] for r in rs],
+                         escape=[r.get("escape_tokens") for r in rs],
+                         tokens_per_sec=[r["train_tokens_per_sec"] for r in rs],
+                         precision=sorted({r.get("precision", "fp32") for r in rs}),
+                         params=rs[0]["params"], runs=rs))
+    return rows
+
+
+def conv_markdown(rows):
+    """The summary as a Markdown table (test perplexity: each seed, then mean
+    or, where a run diverged, the median)."""
+    def m(xs):
+        return f"{xs / 1e6:.1f} M" if xs is not None else "never"
+    lines = ["| model | parameters | rates tried (seed 0's validation ppl) | rate | test perplexity per seed "
+             "| stopped by | tokens trained | tokens to leave the plateau |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        screen = ", ".join(f"{lr:g}: {v:.2f}" for lr, v in sorted(r["screen"].items()))
+        stops = ", ".join(f"{s} {r['stops'].count(s)}" for s in sorted(set(r["stops"])))
+        lines.append(f"| {r['name']} | {r['params']:,} | {screen} | {r['lr']:g} "
+                     f"| {', '.join(f'{x:.2f}' for x in r['test'])} | {stops} "
+                     f"| {', '.join(m(t) for t in r['tokens'])} | {', '.join(m(t) for t in r['escape'])} |")
+    return "\n".join(lines)
+
+
+def plot_conv(entries, tab, unigram=None, vocab_size=28):
+    """Validation perplexity against training tokens, one panel per cell,
+    one colour per depth (every seed at the chosen rate; the wide LSTM dashed,
+    dropout dotted); a dot marks each run's chosen checkpoint at its test
+    perplexity."""
+    from matplotlib.figure import Figure
+    from .plot import Plot
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    axes = dict(zip(CELLS, fig.subplots(1, 3, sharey=True)))
+    for r in chosen_runs(entries, tab):
+        ax, c = axes[r["cell"]], r["curves"]
+        style = "--" if r["num_hiddens"] != NUM_HIDDENS else ":" if r.get("dropout") else "-"
+        color = f"C{r['num_layers'] - 1}" if r["num_hiddens"] == NUM_HIDDENS else "k"
+        label = conv_name(r["cell"], r["num_layers"], r["num_hiddens"], r.get("dropout", 0.0))
+        tokens = [t / 1e6 for t in c["tokens_seen"]]
+        ax.plot(tokens, c["valid_ppl"], style, color=color, alpha=0.7, lw=1,
+                label=label if r["seed"] == CONV_SEEDS[0] else None)
+        k = c["epoch"].index(r["chosen_epoch"]) if r["chosen_epoch"] in c["epoch"] else -1
+        ax.plot([tokens[k]], [r["test_ppl"]], "o", color=color, ms=3)
+    for cell, ax in axes.items():
+        if unigram is not None:
+            ax.axhline(unigram, ls=":", color="gray", lw=1)
+        ax.set_yscale("log")
+        ax.set_ylim(4.5, 2 * vocab_size)
+        ax.set_title(f"{cell.upper()}, {tab}")
+        ax.set_xlabel("training tokens (millions)")
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[1]:
+            ax.legend(fontsize=7)
+    axes["rnn"].set_ylabel("validation perplexity (dots: test)")
+    return Plot(fig)
+
+
 # The queue: a parent process plans, records and resumes; workers train.
 
 _WORKER = {}

@@ -95,10 +95,10 @@ def test_committed_cells_and_readme_are_current():
 # --------------------------------------------------------------- what the prose says
 
 def test_every_quoted_number_comes_from_the_runs():
-    runs = depth_runs() + ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45]) + ex3_runs() + ex4_runs()
+    runs = conv_runs() + ex2_runs([9.1, 9.2, 9.3], [9.4, 9.5, 9.45]) + ex3_runs() + ex4_runs()
     runs += ex2_runs([9.0, 9.3, 9.1], [9.2, 9.1, 9.4], tab="mxnet")
     cells, readme = answers.render(runs)
-    prefixes = {"04": "depth/", "ex1": "ex1/", "ex2": "ex2/", "ex3": "ex3/", "ex4": "ex4/"}
+    prefixes = {"04": "depth-conv/", "ex1": "ex1/", "ex2": "ex2/", "ex3": "ex3/", "ex4": "ex4/"}
     for name, pair in cells.items():
         allowed = formatted(recorded_values(prefixes[name], runs)) | CONSTANTS
         stray = [x for text in pair for x in quoted(text) if x not in allowed]
@@ -116,17 +116,6 @@ def test_the_verdict_follows_the_test():
     assert "no significant difference" in en and "significantly lower" not in en
     assert en.count("equal") == en.count(answers.NOTE[1]) == 1  # only the note says "equal", once
     assert "看不出显著差别" in text_of(close, "ex2", 0)
-
-
-def test_depth_tests_only_groups_of_three_seeds():
-    cells = answers.render(depth_runs(skip={("gru", 2, 256, 2)}))[0]
-    en = text_of(cells, "04")
-    assert "GRU 2×256 (2)" in en                      # reported as too few seeds
-    worse = re.search(r"\*\*Significantly worse\*\*.*", en).group(0)
-    assert "LSTM 2 layers" in worse and "GRU 2 layers" not in worse
-    assert "RNN 2 layers" in re.search(r"\*\*No significant difference\*\*.*", en).group(0)
-    assert "**Significantly better** than one layer: none." in en
-    assert "no deeper configuration is significantly better" in en
 
 
 def test_a_tab_without_the_new_design_says_so_and_quotes_no_new_numbers():
@@ -227,10 +216,11 @@ def test_ex2_new_design_reports_test_perplexity_at_the_chosen_checkpoint():
     assert "| checkpoint chosen |" in readme
 
 
-def test_claims_wait_for_enough_seeds():
-    two = answers.render(depth_runs(seeds=(0, 1)))[0]
-    assert "no comparison has 3 seeds on both sides yet" in text_of(two, "04")
-    assert "significantly" not in text_of(two, "04").replace("**Significantly better** than one layer: none", "")
+def test_claims_wait_for_enough_seeds(unigram):
+    screen = [r for r in conv_runs() if r["seed"] == 0]  # the screen only: one seed per configuration
+    en = text_of(answers.render(screen)[0], "04")
+    assert "no comparison has 3 seeds on both sides yet" in en
+    assert "significantly" not in en
     runs = ex3_runs()
     for r in runs:
         r["chosen_epoch"] = 12  # no run chose its last checkpoint
@@ -247,68 +237,55 @@ def test_command_line(tmp_path, capsys):
         answers.main(["--results", str(empty)])     # no runs: refused, nothing written
 
 
-def test_depth_names_the_initialisation_where_the_frameworks_plain_rnns_differ():
-    pt = depth_runs()
-    above = sum(r["test_ppl"] > answers.UNIFORM for r in pt if r["cell"] == "rnn")
-    mx = depth_runs(tab="mxnet")
-    assert answers.depth_initialisation(pt + mx) is None  # the same count: nothing to explain
-    for r in mx:
-        if r["cell"] == "rnn":
-            r["test_ppl"] -= 10.0  # every MXNet plain RNN below the uniform guess
-    en = text_of(answers.render(pt + mx)[0], "04")
-    assert above > 0 and (f"**Initialisation:** of the plain RNN runs, {above} of 12 under PyTorch and "
-                          f"0 of 12 under MXNet") in en
-    assert "not tested here" in en  # the cause is named, not claimed
+def conv_runs(tab="pytorch", gain=1.0, stuck4=False):
+    """The study at convergence: every configuration's screen (seed 0 at each
+    rate: the larger rate wins) and seeds 1-2 at the chosen rate.  Two layers
+    beat one by ``gain``; with ``stuck4`` the 4-layer LSTMs never leave the plateau."""
+    out = []
+    for cell, L, h, drop in study.conv_configs():
+        grid = study.LR_GRID[cell]
+        base = {"rnn": 7.0, "gru": 5.4, "lstm": 5.5}[cell] - (gain if L == 2 else 0.0) + (0.3 if h != 256 else 0.0)
+        for lr, seed in [(lr, 0) for lr in grid] + [(grid[-1], 1), (grid[-1], 2)]:
+            ppl = base + 0.02 * seed + (0.5 if lr != grid[-1] else 0.0)
+            plateau = stuck4 and cell == "lstm" and L == 4
+            if plateau:
+                ppl = 16.95 + 0.001 * seed
+            valid = [17.2, 16.0, 12.0, ppl - 0.1] if not plateau else [17.2, 17.1, 17.0, 16.9 - 0.01 * lr]
+            job = study.Job(cell, L, h, lr, seed, drop)
+            out.append(run(job.key, tab, cell=cell, num_layers=L, num_hiddens=h, dropout=drop, lr=lr,
+                           seed=seed, test_ppl=ppl, valid_ppl_chosen=min(valid), params=1000 * L,
+                           budget_tokens=1_209_600, tokens_seen=1_209_600, checkpoints=4, chosen_epoch=4,
+                           stop_reason="patience" if not plateau else "cap", patience=3, precision="fp32",
+                           escape_tokens=None if plateau else 907_200, train_tokens_per_sec=1000.0 / L,
+                           curves=dict(epoch=[1, 2, 3, 4], valid_ppl=valid,
+                                       tokens_seen=[302_400, 604_800, 907_200, 1_209_600])))
+    return out
 
 
-def init_runs(ppls):
-    """The initialisation check's PyTorch plain-RNN runs (``--init normal``):
-    ``ppls[L - 1]`` holds the test perplexities of L layers, one per seed."""
-    return [run(study.run_key("rnn", L, 256, s, "normal"), "pytorch", cell="rnn", num_layers=L,
-                num_hiddens=256, seed=s, test_ppl=p, init="normal", params=1000 * L,
-                budget_tokens=201_600, chosen_epoch=10, checkpoints=10, train_tokens_per_sec=1000.0)
-            for L, row in enumerate(ppls, 1) for s, p in enumerate(row)]
+def test_depth_answer_follows_the_study_at_convergence(unigram):
+    en = section(text_of(answers.render(conv_runs())[0], "04"), "pytorch")
+    assert "**Answer:** trained to convergence" in en and "RNN 2, GRU 2, LSTM 2." in en
+    assert "GRU 1 layer 5.42 ± 0.02; 2 layers 4.42 ± 0.02 (-1.00, Holm p < 0.01: the 2-layer model is significantly lower)" in en
+    assert "3 layers 5.42 ± 0.02 (+0.00, Holm p = 1.00: no significant difference)" in en
+    # only the rate chosen on validation counts: the screen's losers (+0.5) are not averaged in
+    assert "GRU 1 layer 5.42 ± 0.02" in en and "42 of 42 runs at the chosen rates" not in en
+    same = section(text_of(answers.render(conv_runs(gain=0.0))[0], "04"), "pytorch")
+    assert "these seeds show no significant effect of depth" in same
+    depth = next(line for line in same.splitlines() if line.startswith("* **Depth**"))
+    assert "no significant difference" in depth and "significantly" not in depth
 
 
-def test_depth_tests_the_initialisation_once_its_runs_are_recorded():
-    pt, mx = depth_runs(), depth_runs(tab="mxnet")
-    for r in mx:
-        if r["cell"] == "rnn":
-            r["test_ppl"] = 9.0 + 0.1 * r["seed"]
-    for r in pt:
-        if r["cell"] == "rnn":
-            r["test_ppl"] = 40.0 + r["seed"]  # every PyTorch plain RNN above the uniform guess
-    fixed = init_runs([[9.0, 9.1, 9.2]] * 4)
-    zh, en = answers.depth_initialisation(pt + mx + fixed)
-    assert "12 of 12 under PyTorch from its default initialisation, 0 of 12" in en
-    assert "Fisher's exact test p < 0.01" in en
-    assert "accounts for the frameworks' difference" in en and "not tested" not in en
-    assert "9.10 ± 0.10" in en and "no significant difference" in en  # 1 layer against MXNet
-    still = init_runs([[40.0, 9.1, 41.0]] * 4)  # 8 of 12 still above 28
-    en = answers.depth_initialisation(pt + mx + still)[1]
-    assert "does not show that the initialisation explains" in en
-    partial = init_runs([[29.0, 9.1, 9.2]] + [[9.0, 9.1, 9.2]] * 3)  # 1 of 12 above: fewer, not MXNet's 0
-    assert "explains part of the difference" in answers.depth_initialisation(pt + mx + partial)[1]
-    few = init_runs([[9.0, 9.1]] * 4)  # 2 seeds per depth: not a test yet
-    assert "not tested here" in answers.depth_initialisation(pt + mx + few)[1]
-    # the check's runs stay out of the depth study's own tables and tests
-    assert study.runs_from(pt + fixed, "pytorch") == pt
-    assert study.runs_from(pt + fixed, "pytorch", "normal") == fixed
+def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
+    en = section(text_of(answers.render(conv_runs(stuck4=True))[0], "04"), "pytorch")
+    assert "4 layers median 16.95 (3 of 3 runs never left the letter-frequency plateau)" in en
+    assert "not tested: a run diverged or never left the plateau" in en
+    assert "LSTM 1: 0.9M, 2: 0.9M, 3: 0.9M, 4: — (3×∞)" in en
 
 
-def test_depth_names_the_runs_stuck_at_letter_frequencies():
-    unigram = 18.5  # no fixture run within 1% of it
-    runs = depth_runs() + depth_runs(tab="mxnet")
-    assert answers.depth_plateau(runs, unigram) is None
-    for r in runs:
-        if r["cell"] == "lstm" and r["num_layers"] > 1:
-            r["test_ppl"] = unigram + 0.1
-    zh, en = answers.depth_plateau(runs, unigram)
-    assert "18 runs end within 1% of it" in en
-    assert "PyTorch: LSTM 2×256 (3), LSTM 3×256 (3), LSTM 4×256 (3); MXNet:" in en
-    assert "All of them have two or more layers." in en and "18.50" in zh
-    runs[0]["test_ppl"] = unigram  # a 1-layer run joins them
-    assert "two or more layers" not in answers.depth_plateau(runs, unigram)[1]
+def test_depth_contrasts_the_short_budget():
+    en = text_of(answers.render(depth_runs() + conv_runs())[0], "04")
+    assert "**The lesson of the small budget:**" in en and "201,600 tokens" in en
+    assert "MXNet**\n\n* The depth study at convergence has not been measured" in en
 
 
 def ex1_runs(scratch, concise, tab="pytorch", speeds=(13_000.0, 70_000.0)):

@@ -190,236 +190,172 @@ def cell_text(head, sections):
 # ------------------------------------------------------------------ 04: depth
 
 def depth_sections(runs):
+    """Notebook 04: the study at convergence, one section per tab, then the
+    first study's short budget as a contrast."""
     sections, readme = [], []
     for tab in frameworks.NAMES:
-        rs = study.runs_from(runs, tab)
-        if not rs:
-            sections.append((tab, [("深度研究尚未在这个框架下测量。",
-                                    "The depth study has not been measured under this framework yet.")], None))
+        rows = study.conv_summary(runs, tab)
+        if not rows:
+            sections.append((tab, [("加深研究（训练到收敛）尚未在这个框架下测量。",
+                                    "The depth study at convergence has not been measured under this framework yet.")],
+                             None))
             continue
-        groups = {}
-        for r in rs:
-            groups.setdefault((r["cell"], r["num_layers"], r["num_hiddens"]), []).append(r)
-        ppl = {c: values(g, "test_ppl") for c, g in groups.items()}
-        expected = len(study.configs()) * len(study.FULL["seeds"])
-        few = [c for c in study.configs() if len(ppl.get(c, [])) < MIN_SEEDS]
-        name = lambda c: (f"{c[0].upper()} {c[1]}×{c[2]}")
-        few_txt = "、".join(f"{name(c)}（{len(ppl.get(c, []))}）" for c in few)
-        few_en = ", ".join(f"{name(c)} ({len(ppl.get(c, []))})" for c in few)
-        budget = rs[0]["budget_tokens"]
-        bullets = [(
-            f"**条件：** {len(rs)} 次运行（完整的设计是 {expected} 次），每次恰好 {budget:,} 个训练词元，"
-            f"在验证集上挑选检查点，报告测试困惑度；设备：{device_of(rs)}。"
-            + (f"种子不足 {MIN_SEEDS} 个的配置（括号里是种子数）只报告、不检验：{few_txt}。" if few else ""),
-            f"**Conditions:** {len(rs)} runs (the full design has {expected}), each on exactly {budget:,} training "
-            f"tokens, checkpoint chosen on validation, test perplexity reported; device: {device_of(rs)}."
-            + (f" Configurations with fewer than {MIN_SEEDS} seeds (number in brackets) are reported, not "
-               f"tested: {few_en}." if few else ""))]
-        best = []
-        for cell in study.CELLS:
-            cands = [(study.mean_sd(ppl[c])[0], c) for c in ppl
-                     if c[0] == cell and c[2] == study.NUM_HIDDENS and len(ppl[c]) >= MIN_SEEDS]
-            if cands:
-                m, c = min(cands)
-                z, e = ms(ppl[c])
-                best.append((f"{cell.upper()} {c[1]} 层（{z}）", f"{cell.upper()} {c[1]} layer{'s' if c[1] > 1 else ''} ({e})"))
-        if best:
-            bullets.append((f"**最低的测试困惑度**（至少 {MIN_SEEDS} 个种子的配置中，均值 ± 标准差）：" + "，".join(b[0] for b in best) + "。",
-                            f"**Lowest test perplexity** (among configurations with at least {MIN_SEEDS} seeds, mean ± sd): "
-                            + ", ".join(b[1] for b in best) + "."))
-        worse, better, same = [], [], []
-        comparisons = []
-        for cell in study.CELLS:
-            base = (cell, 1, study.NUM_HIDDENS)
-            for L in study.DEPTHS[1:]:
-                c = (cell, L, study.NUM_HIDDENS)
-                if c not in ppl or base not in ppl:
-                    continue
-                w = test(ppl[c], ppl[base])
-                comparisons.append((c, base, w))
-                label = f"{cell.upper()} {L}"
-                if w is None:
-                    continue  # listed under the conditions as too few seeds
-                if w["p"] >= ALPHA:
-                    same.append((f"{label} 层（{_p(w)}）", f"{label} layers ({_p(w)})"))
-                elif w["diff"] > 0:
-                    worse.append((f"{label} 层（{w['diff']:+.2f}，{_p(w)}）", f"{label} layers ({w['diff']:+.2f}, {_p(w)})"))
-                else:
-                    better.append((f"{label} 层（{w['diff']:+.2f}，{_p(w)}）", f"{label} layers ({w['diff']:+.2f}, {_p(w)})"))
-        lists = lambda xs: ("、".join(x[0] for x in xs) or "没有", ", ".join(x[1] for x in xs) or "none")
-        for title, xs in [(("比同种单元的 1 层**显著更差**（Welch t 检验，测试困惑度之差）",
-                            "**Significantly worse** than one layer of the same cell (Welch's t-test, difference of test perplexity)"), worse),
-                          (("比 1 层**显著更好**", "**Significantly better** than one layer"), better),
-                          (("与 1 层**看不出显著差别**（这不等于一样好）",
-                            "**No significant difference** from one layer (which is not the same as equally good)"), same)]:
-            if xs or title[1].startswith("**Significantly better"):
-                z, e = lists(xs)
-                bullets.append((f"{title[0]}：{z}。", f"{title[1]}: {e}."))
-        wide, deep = ppl.get(study.WIDE), ppl.get(("lstm", 2, study.NUM_HIDDENS))
-        if wide and deep:
-            w = test(wide, deep)
-            comparisons.append((study.WIDE, ("lstm", 2, study.NUM_HIDDENS), w))
-            z1, e1 = ms(wide)
-            z2, e2 = ms(deep)
-            wt = tested(w, ("宽的", "the wide one"))
-            bullets.append((f"**宽度与深度**（参数量几乎相同）：一层 {study.WIDE[2]} 个隐藏单元的 LSTM {z1}，两层 256 个的 {z2}；"
-                            f"宽的减深的：{wt[0]}。",
-                            f"**Width against depth** (almost the same number of parameters): one LSTM layer of {study.WIDE[2]} "
-                            f"hidden units {e1}, two layers of 256 {e2}; wide minus deep: {wt[1]}."))
-        gated = [r for r in rs if r["cell"] != "rnn"]
-        last = chose_last(gated)
-        rnn = [r for r in rs if r["cell"] == "rnn"]
-        above = sum(r["test_ppl"] > UNIFORM for r in rnn)
-        bullets.append((
-            f"**预算：** 门控单元的 {len(gated)} 次运行中有 {last} 次选中了最后一个检查点（验证困惑度在预算用完时还在下降）；"
-            f"普通 RNN 的 {len(rnn)} 次运行中有 {above} 次的测试困惑度高于均匀猜测（{UNIFORM}）。"
-            f"每次运行的速度（词元/秒）见 README 的表。",
-            f"**Budget:** in {last} of the {len(gated)} runs of gated cells the chosen checkpoint is the last one "
-            f"(validation perplexity still falling when the budget ran out); {above} of the {len(rnn)} plain RNN "
-            f"runs have a test perplexity above the uniform guess ({UNIFORM}). The speed of every run (tokens/s) is in the README table."))
-        if not (better or worse or same):
-            answer = (f"**答案：** 还没有哪一组比较有 {MIN_SEEDS} 个种子，暂时不能回答。",
-                      f"**Answer:** no comparison has {MIN_SEEDS} seeds on both sides yet, so there is no answer yet.")
-        elif better:
-            answer = ("**答案：** 在这个预算下，加深对上面列出的“显著更好”的配置有帮助，对其余配置没有显示出好处。",
-                      "**Answer:** at this budget depth helps the configurations listed as significantly better, "
-                      "and shows no benefit for the others.")
-        elif worse:
-            answer = ("**答案：** 在这个预算下，没有一个更深的配置比 1 层显著更好，列出的几个显著更差。"
-                      "这只是小预算、学习率不按深度调整时的结论；加深什么时候有用，这个实验回答不了。",
-                      "**Answer:** at this budget no deeper configuration is significantly better than one layer, "
-                      "and those listed are significantly worse. This holds for a small budget and a learning rate not "
-                      "tuned per depth; when depth helps, this experiment cannot say.")
-        else:
-            answer = ("**答案：** 这些种子看不出加深带来显著的差别；这不等于加深无关紧要，更小的差别需要更多种子。",
-                      "**Answer:** these seeds show no significant effect of depth; that is not the same as depth "
-                      "not mattering, and smaller effects would need more seeds.")
+        groups = {r["config"]: r["runs"] for r in rows}
+        bullets = [conv_conditions(runs, tab, rows)]
+        depth, answer = conv_depth(groups)
+        bullets += depth
+        pairs = [b for b in (conv_pair(groups, study.WIDE + (0.0,), ("lstm", 2, 256, 0.0),
+                                       ("宽度与深度（参数量几乎相同）", "width against depth (almost the same parameters)"),
+                                       ("宽的", "the wide one")),
+                             conv_pair(groups, study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],),
+                                       ("lstm", 2, 256, 0.0),
+                                       (f"层间 dropout {study.DROPOUT_ROW[1]:g}", f"dropout {study.DROPOUT_ROW[1]:g} between layers"),
+                                       ("加 dropout 的", "the one with dropout"))) if b]
+        if pairs:
+            z, e = join(pairs)
+            bullets.append((f"**另外两组比较：** {z}。", f"**Two more comparisons:** {e}."))
+        escape = conv_escape(groups)
+        if escape:
+            bullets.append(escape)
         sections.append((tab, bullets, answer))
-        readme.append(depth_readme(tab, rs, comparisons))
-    normal = study.runs_from(runs, "pytorch", "normal")
-    if normal:
-        readme.append("#### Notebook 04, initialisation check (PyTorch from N(0, 0.01²), biases zero)\n\n"
-                      + study.markdown_table(sorted(study.summarize(normal), key=lambda r: (
-                          study.CELLS.index(r["cell"]), r["num_layers"], r["num_hiddens"]))))
-    extra = [b for b in (depth_initialisation(runs),
-                         depth_plateau(runs, study.unigram_baseline()[1])) if b]
-    if extra:
-        sections.append(("frameworks", extra, None))
-    return cell_text(intro(("每种配置的参数量、种子、选中的检查点和速度", "parameters, seeds, chosen "
-                                                            "checkpoints and speed of every configuration")),
+        readme.append(f"#### Notebook 04, depth study at convergence ({TAB_NAMES.get(tab, tab)})\n\n"
+                      + study.conv_markdown(rows))
+    short = depth_short_budget(runs)
+    if short:
+        sections.append(("frameworks", [short], None))
+    head = intro(("每种配置试过的学习率、每个种子的测试困惑度、停止原因和离开平台所需的词元",
+                  "rates tried, test perplexity per seed, why each run stopped and the tokens it needed to "
+                  "leave the plateau"))
+    family = ("同一种单元内 2、3、4 层各与 1 层比较为一族；宽度与深度、dropout 各自成族",
+              "within a cell, 2, 3 and 4 layers each against 1 layer; width against depth and dropout are families "
+              "of their own")
+    return cell_text((f"{head[0]}每个 p 值都在它的检验族内经 Holm 校正：{family[0]}。{NOTE[0]}",
+                      f"{head[1]} Every p is Holm-adjusted within its family: {family[1]}. {NOTE[1]}"),
                      sections), readme
+
+
+def conv_conditions(runs, tab, rows):
+    every = [r for r in runs if str(r.get("key", "")).startswith(study.CONV + "/") and r.get("tab") == tab]
+    chosen = [r for row in rows for r in row["runs"]]
+    early = sum(r["stop_reason"] == "patience" or r["chosen_epoch"] < r["checkpoints"] for r in chosen)
+    cap = max(r["budget_tokens"] for r in every)
+    precision = "、".join(sorted({r.get("precision", "fp32") for r in every}))
+    return (f"**条件：** {len(every)} 次运行，每次最多 {cap:,} 个训练词元；验证困惑度离开字母频率平台后连续 "
+            f"{every[0]['patience']} 个检查点不再下降就停止。每种配置先用种子 0 试 2–3 个学习率，按验证困惑度选定，"
+            f"再训练另外两个种子。按选定学习率的 {len(chosen)} 次运行中，{early} 次选中的检查点早于预算的最后一个"
+            f"（收敛了）；精度 {precision}；设备：{device_of(every)}。",
+            f"**Conditions:** {len(every)} runs of at most {cap:,} training tokens each, stopped once validation "
+            f"perplexity, after leaving the letter-frequency plateau, had not improved for {every[0]['patience']} "
+            f"checkpoints. Seed 0 screened 2–3 learning rates per configuration, chosen on validation; two more "
+            f"seeds then trained at the chosen rate. Of the {len(chosen)} runs at the chosen rates, {early} chose a "
+            f"checkpoint before the end of the budget (converged); precision {precision}; device: {device_of(every)}.")
+
+
+def conv_depth(groups):
+    """One bullet per cell: test perplexity per depth, each deeper one
+    against one layer (Holm within the cell); and the answer."""
+    bullets, better, worse = [], [], []
+    for cell in study.CELLS:
+        base = groups.get((cell, 1, study.NUM_HIDDENS, 0.0))
+        deeper = [(L, groups[(cell, L, study.NUM_HIDDENS, 0.0)]) for L in study.DEPTHS[1:]
+                  if (cell, L, study.NUM_HIDDENS, 0.0) in groups]
+        if not base:
+            continue
+        family = holm([htest(rs, base, "test_ppl") for _, rs in deeper])
+        zh = [f"{cell.upper()} 1 层 {summary(base, 'test_ppl')[0]}"]
+        en = [f"{cell.upper()} 1 layer {summary(base, 'test_ppl')[1]}"]
+        for (L, rs), w in zip(deeper, family):
+            t = htxt(w, (f"{L} 层的", f"the {L}-layer model"), ci=False)
+            zh.append(f"{L} 层 {summary(rs, 'test_ppl')[0]}（{t[0]}）")
+            en.append(f"{L} layers {summary(rs, 'test_ppl')[1]} ({t[1]})")
+            if significant(w):
+                (better if w["diff"] < 0 else worse).append(f"{cell.upper()} {L}")
+        bullets.append(("；".join(zh), "; ".join(en)))
+    tested_any = tested_any_test(groups)
+    bullets = [(f"**层数**（测试困惑度；括号里是减 1 层之差）：{join(bullets, ('。', '. '))[0]}。",
+                f"**Depth** (test perplexity; in brackets, minus 1 layer): {join(bullets, ('。', '. '))[1]}.")]
+    if better:
+        answer = ("**答案：** 训练到收敛、学习率按验证集选定时，下列更深的配置显著优于 1 层：" + "、".join(better)
+                  + "。" + ("显著更差的：" + "、".join(worse) + "。" if worse else ""),
+                  "**Answer:** trained to convergence with the learning rate chosen on validation, these deeper "
+                  "configurations are significantly better than one layer: " + ", ".join(better) + "."
+                  + (" Significantly worse: " + ", ".join(worse) + "." if worse else ""))
+    elif not tested_any:
+        answer = (f"**答案：** 还没有哪一组比较两边都有 {MIN_SEEDS} 个种子，暂时不能回答。",
+                  f"**Answer:** no comparison has {MIN_SEEDS} seeds on both sides yet, so there is no answer yet.")
+    elif worse:
+        answer = ("**答案：** 训练到收敛后也没有哪个更深的配置显著优于 1 层；显著更差的：" + "、".join(worse) + "。",
+                  "**Answer:** even at convergence no deeper configuration is significantly better than one layer; "
+                  "significantly worse: " + ", ".join(worse) + ".")
+    else:
+        answer = ("**答案：** 这些种子看不出层数带来的显著差别（更小的差别需要更多种子）。",
+                  "**Answer:** these seeds show no significant effect of depth (smaller effects would need more seeds).")
+    return bullets, answer
+
+
+def tested_any_test(groups):
+    """Whether any deeper configuration and its 1-layer base both have MIN_SEEDS seeds."""
+    return any(len(rs) >= MIN_SEEDS and len(groups.get((c, 1, h, d), [])) >= MIN_SEEDS
+               for (c, L, h, d), rs in groups.items() if L > 1 and h == study.NUM_HIDDENS and not d)
+
+
+def conv_pair(groups, a, b, title, subject):
+    """One bullet comparing configuration ``a`` with ``b`` (a family of one test)."""
+    if a not in groups or b not in groups:
+        return None
+    w = holm([htest(groups[a], groups[b], "test_ppl")])[0]
+    t = htxt(w, subject)
+    za, ea = summary(groups[a], "test_ppl")
+    zb, eb = summary(groups[b], "test_ppl")
+    return (f"{title[0]}：{study.conv_name(*a)} {za}，{study.conv_name(*b)} {zb}（{t[0]}）",
+            f"{title[1]}: {study.conv_name(*a)} {ea}, {study.conv_name(*b)} {eb} ({t[1]})")
+
+
+def conv_escape(groups):
+    """Median tokens each depth needed to leave the letter-frequency plateau."""
+    parts = []
+    for cell in study.CELLS:
+        per = []
+        for L in study.DEPTHS:
+            rs = groups.get((cell, L, study.NUM_HIDDENS, 0.0))
+            if not rs:
+                continue
+            esc = [r.get("escape_tokens") for r in rs]
+            left = [e for e in esc if e is not None]
+            never = len(esc) - len(left)
+            txt = f"{statistics.median(left) / 1e6:.1f}M" if left else "—"
+            per.append((L, txt + (f" ({never}×∞)" if never else "")))
+        if per:
+            parts.append(f"{cell.upper()} " + ", ".join(f"{L}: {t}" for L, t in per))
+    if not parts:
+        return None
+    return ("**离开平台**（验证困惑度第一次低于一元模型的 0.9 倍时的训练词元，中位数；∞ 表示没有离开）：" + "；".join(parts) + "。",
+            "**Leaving the plateau** (training tokens when validation perplexity first fell below 0.9 × the "
+            "unigram model's, median; ∞: never): " + "; ".join(parts) + ".")
+
+
+def depth_short_budget(runs):
+    """The first study (201,600 tokens per run) against the study at
+    convergence: how many 2-4-layer gated runs ended on the plateau then."""
+    unigram = study.unigram_baseline()[1]
+    short = [r for tab in frameworks.NAMES for r in study.runs_from(runs, tab)
+             if r["cell"] != "rnn" and r["num_layers"] > 1 and r["num_hiddens"] == study.NUM_HIDDENS]
+    if not short:
+        return None
+    flat = sum(abs(r["test_ppl"] - unigram) <= 0.01 * unigram for r in short)
+    budget = short[0]["budget_tokens"]
+    return (f"**小预算的教训：** 本笔记本最初的实验每次只训练 {budget:,} 个词元（约 1.3 遍文本）。那时两个框架下 2–4 层的门控网络 "
+            f"{len(short)} 次运行中有 {flat} 次停在只会字母频率的水平（测试困惑度与一元模型的 {unigram:.2f} 相差不到 1%），"
+            f"于是“越深越差”。那是预算的结论，不是深度的结论。",
+            f"**The lesson of the small budget:** this notebook's first study trained each run on {budget:,} tokens "
+            f"(about 1.3 passes over the text). Then {flat} of the {len(short)} runs of 2–4-layer gated networks, "
+            f"both tabs, ended at the letter-frequency level (test perplexity within 1% of the unigram model's "
+            f"{unigram:.2f}), and deeper looked worse. That was a finding about the budget, not about depth.")
 
 
 def chose_last(runs):
     """How many of ``runs`` chose their last checkpoint (still improving when the budget ran out)."""
     return sum(r["chosen_epoch"] == r["checkpoints"] for r in runs)
-
-
-def depth_initialisation(runs):
-    """One bullet where both tabs have the plain RNN with enough seeds: the
-    frameworks start from different weights (MXNet's ``train_ch8`` draws
-    N(0, 0.01^2) as the book's does; PyTorch keeps its layers' defaults).
-    With the check's runs recorded (PyTorch started from N(0, 0.01^2),
-    ``python -m d2l_helpers.study --init normal``) the bullet tests the cause
-    with Fisher's exact test on the runs that end above the uniform guess;
-    without them it names the cause and says it is not tested."""
-    rnn = {tab: [r for r in study.runs_from(runs, tab) if r["cell"] == "rnn"]
-           for tab in frameworks.NAMES}
-    if min(len(rs) for rs in rnn.values()) < MIN_SEEDS:
-        return None
-    above = {t: sum(r["test_ppl"] > UNIFORM for r in rs) for t, rs in rnn.items()}
-    n = {t: len(rs) for t, rs in rnn.items()}
-    normal = [r for r in study.runs_from(runs, "pytorch", "normal") if r["cell"] == "rnn"]
-    depths = {r["num_layers"] for r in rnn["pytorch"]}
-    per_depth = [sum(r["num_layers"] == L for r in normal) for L in depths]
-    if not normal or min(per_depth) < MIN_SEEDS:
-        if above["pytorch"] == above["mxnet"]:
-            return None
-        return (f"**初始化：** 普通 RNN 的运行中，测试困惑度高于均匀猜测（{UNIFORM}）的，PyTorch 有 {above['pytorch']} 次（共 {n['pytorch']} 次），"
-                f"MXNet 有 {above['mxnet']} 次（共 {n['mxnet']} 次）。两个框架的起点不同：MXNet 的 `train_ch8` 与书中一样按 $N(0, 0.01^2)$ 重新初始化权重，"
-                f"PyTorch 保留各层的默认初始化；在学习率 2 下，普通 RNN 对起点最敏感。这是最可能的原因，但这里没有单独检验。",
-                f"**Initialisation:** of the plain RNN runs, {above['pytorch']} of {n['pytorch']} under PyTorch and "
-                f"{above['mxnet']} of {n['mxnet']} under MXNet end with a test perplexity above the uniform guess ({UNIFORM}). "
-                f"The frameworks start from different weights: MXNet's `train_ch8` re-initialises them from N(0, 0.01²) as "
-                f"the book's does, PyTorch keeps its layers' defaults, and at learning rate 2 the plain RNN is the most "
-                f"sensitive to where it starts. This is the likeliest cause, but it is not tested here.")
-    k = sum(r["test_ppl"] > UNIFORM for r in normal)
-    p = study.fisher_exact(above["pytorch"], n["pytorch"], k, len(normal))
-    ptxt = "p < 0.01" if p < 0.01 else f"p = {p:.2f}"
-    one = lambda rs: values([r for r in rs if r["num_layers"] == 1], "test_ppl")
-    w = test(one(normal), one(rnn["mxnet"]))
-    z1, e1 = ms(one(normal))
-    z2, e2 = ms(one(rnn["mxnet"]))
-    same = tested(w, ("PyTorch 的", "PyTorch's"))
-    head = (f"**初始化（已检验）：** 普通 RNN 的测试困惑度高于均匀猜测（{UNIFORM}）的运行，PyTorch 用默认初始化时 {above['pytorch']} 次（共 {n['pytorch']} 次），"
-            f"改用 MXNet 的起点 $N(0, 0.01^2)$（偏置为 0）后 {k} 次（共 {len(normal)} 次），MXNet {above['mxnet']} 次（共 {n['mxnet']} 次）；"
-            f"PyTorch 两种起点之间 Fisher 精确检验 {ptxt}。1 层：PyTorch 从 $N(0, 0.01^2)$ 出发 {z1}，MXNet {z2}（{same[0]}）。",
-            f"**Initialisation, tested:** plain RNN runs with a test perplexity above the uniform guess ({UNIFORM}): "
-            f"{above['pytorch']} of {n['pytorch']} under PyTorch from its default initialisation, {k} of {len(normal)} "
-            f"under PyTorch started from MXNet's N(0, 0.01²) (biases zero), {above['mxnet']} of {n['mxnet']} under MXNet; "
-            f"between PyTorch's two starts, Fisher's exact test {ptxt}. One layer: PyTorch from N(0, 0.01²) {e1}, "
-            f"MXNet {e2} ({same[1]}).")
-    if p < ALPHA and k <= above["mxnet"]:
-        tail = ("只换起点，PyTorch 的普通 RNN 就不再高于均匀猜测：两个框架在这里的差别可以由初始化解释。",
-                " Changing only the start stops PyTorch's plain RNN from ending above the uniform guess: the "
-                "initialisation accounts for the frameworks' difference here.")
-    elif p < ALPHA:
-        tail = ("换了起点，高于均匀猜测的次数显著减少，但仍多于 MXNet：初始化只解释了一部分差别。",
-                " Changing the start significantly reduces the runs above the uniform guess, but not to MXNet's "
-                "count: the initialisation explains part of the difference.")
-    else:
-        tail = ("换了起点，次数的变化不显著：这次检验没有显示初始化能解释这一差别。",
-                " With the other start the count does not change significantly: this check does not show that "
-                "the initialisation explains the difference.")
-    return head[0] + tail[0], head[1] + tail[1]
-
-
-def depth_plateau(runs, unigram):
-    """One bullet: the runs whose test perplexity is within 1% of the unigram
-    model's (letter frequencies alone), counted per tab and configuration."""
-    counts, layers = {}, set()
-    for tab in frameworks.NAMES:
-        for init in study.INITS:
-            for r in study.runs_from(runs, tab, init):
-                if abs(r["test_ppl"] - unigram) <= 0.01 * unigram:
-                    config = (r["cell"].upper(), r["num_layers"], r["num_hiddens"], init)
-                    counts.setdefault(tab, {}).setdefault(config, 0)
-                    counts[tab][config] += 1
-                    layers.add(r["num_layers"])
-    if not counts:
-        return None
-    def name(c, lang):
-        cell, L, h, init = c
-        start = {"normal": ("，从 $N(0, 0.01^2)$ 出发", " from N(0, 0.01²)")}.get(init, ("", ""))
-        return f"{cell} {L}×{h}{start[lang]}"
-    zh = "；".join(f"{TAB_NAMES[t]}：" + "、".join(f"{name(c, 0)}（{k}）" for c, k in cs.items())
-                  for t, cs in counts.items())
-    en = "; ".join(f"{TAB_NAMES[t]}: " + ", ".join(f"{name(c, 1)} ({k})" for c, k in cs.items())
-                   for t, cs in counts.items())
-    total = sum(sum(cs.values()) for cs in counts.values())
-    deep = (("它们全是两层以上的网络。", " All of them have two or more layers.")
-            if min(layers) > 1 else ("", ""))
-    return (f"**只学会了字母频率：** 只按训练文本里各字符的出现频率来猜（一元模型，不看上下文），测试困惑度是 {unigram:.2f}。"
-            f"有 {total} 次运行的测试困惑度与它相差不到 1%（括号里是种子数）：{zh}。这些模型学会了每个字符有多常见，"
-            f"却几乎没有学到字符的顺序。{deep[0]}",
-            f"**Letter frequencies only:** guessing every character from how often it occurs in the training text "
-            f"(a unigram model, no context) gives a test perplexity of {unigram:.2f}. {total} runs end within 1% of "
-            f"it (seeds in brackets): {en}. These models learned how common each character is, and little or "
-            f"nothing about their order.{deep[1]}")
-
-
-def depth_readme(tab, rs, comparisons):
-    lines = [f"#### Notebook 04, depth study ({TAB_NAMES.get(tab, tab)})", "",
-             study.markdown_table(sorted(study.summarize(rs), key=lambda r: (
-                 study.CELLS.index(r["cell"]), r["num_layers"], r["num_hiddens"]))),
-             "", "| comparison | difference of test perplexity | 95% CI | p |", "| --- | --- | --- | --- |"]
-    for a, b, w in comparisons:
-        name = f"{a[0].upper()} {a[1]} x {a[2]} minus {b[1]} x {b[2]}"
-        if w is None:
-            lines.append(f"| {name} | fewer than {MIN_SEEDS} seeds | | |")
-        else:
-            lines.append(f"| {name} | {w['diff']:+.2f} | {w['ci'][0]:+.2f} to {w['ci'][1]:+.2f} | {w['p']:.3f} |")
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ ex1
