@@ -346,7 +346,8 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
                                    p["checkpoints"], p["batches_per_checkpoint"],
                                    record=run_key(cell, L, h, seed, init) if record else None,
                                    **({"init": init} if record and init != "default" else {}))
-        out.append(res)
+        out.append(dict(res, curves={name: list(getattr(hist, name))
+                                     for name in ("epoch", "valid_ppl", "tokens_seen")}))
         bar.update(1)
         bar.set_postfix(test=f"{res['test_ppl']:.2f}", refresh=False)
         if log:
@@ -524,7 +525,7 @@ def _init_signal_torch(cell, L, init, X, Y, h, V):
     norms = [math.sqrt(sum(float(p.grad.norm()) ** 2 for name, p in net.rnn.named_parameters()
                            if name.startswith("weight") and name.endswith(f"_l{k}")))
              for k in range(L)]
-    return dict(top_rms=float(out.pow(2).mean().sqrt()), grad_norm=norms)
+    return dict(top_rms=float(out.detach().pow(2).mean().sqrt()), grad_norm=norms)
 
 
 def _init_signal_mxnet(cell, L, init, X, Y, h, V):
@@ -1067,6 +1068,33 @@ def conv_markdown(rows):
                      f"| {', '.join(f'{x:.2f}' for x in r['test'])} | {stops} "
                      f"| {', '.join(m(t) for t in r['tokens'])} | {', '.join(m(t) for t in r['escape'])} |")
     return "\n".join(lines)
+
+
+def plot_short(runs, unigram=None):
+    """Validation perplexity against training tokens of :func:`run_study`'s
+    runs (e.g. the small budget of notebook 04's live run), one colour per
+    configuration, one line per seed."""
+    from matplotlib.figure import Figure
+    from .plot import Plot
+    fig = Figure(figsize=(6.4, 3.4), layout="constrained")
+    ax = fig.subplots()
+    names = sorted({conv_name(r["cell"], r["num_layers"], r["num_hiddens"]) for r in runs})
+    for r in runs:
+        name = conv_name(r["cell"], r["num_layers"], r["num_hiddens"])
+        c = r["curves"]
+        ax.plot([t / 1e6 for t in c["tokens_seen"]], c["valid_ppl"], "o-", ms=3,
+                color=f"C{names.index(name)}", label=name if r["seed"] == min(
+                    x["seed"] for x in runs if x["cell"] == r["cell"]
+                    and x["num_layers"] == r["num_layers"]) else None)
+    if unigram is not None:
+        ax.axhline(unigram, ls=":", color="gray")
+        ax.text(1, unigram, "letter frequencies alone ", va="bottom", ha="right", color="gray",
+                fontsize=8, transform=ax.get_yaxis_transform())
+    ax.set_xlabel("training tokens (millions)")
+    ax.set_ylabel("validation perplexity")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return Plot(fig)
 
 
 def plot_conv(entries, tab, unigram=None, vocab_size=28):
