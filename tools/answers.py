@@ -239,16 +239,22 @@ def conv_conditions(runs, tab, rows):
     chosen = [r for row in rows for r in row["runs"]]
     early = sum(r["stop_reason"] == "patience" or r["chosen_epoch"] < r["checkpoints"] for r in chosen)
     cap = max(r["budget_tokens"] for r in every)
-    precision = "、".join(sorted({r.get("precision", "fp32") for r in every}))
+    precision = sorted({r.get("precision", "fp32") for r in every})
+    last = [row["name"] for row in rows if any(r["stop_reason"] != "patience"
+                                               and r["chosen_epoch"] == r["checkpoints"] for r in row["runs"])]
+    limit = ((f"预算用完时验证困惑度还在下降的：{'、'.join(last)}，对它们的结论受预算限制。",
+              f" Still improving when the budget ran out: {', '.join(last)}; for these the budget limits the claim.")
+             if last else ("", ""))
     return (f"**条件：** {len(every)} 次运行，每次最多 {cap:,} 个训练词元；验证困惑度离开字母频率平台后连续 "
             f"{every[0]['patience']} 个检查点不再下降就停止。每种配置先用种子 0 试 2–3 个学习率，按验证困惑度选定，"
-            f"再训练另外两个种子。按选定学习率的 {len(chosen)} 次运行中，{early} 次选中的检查点早于预算的最后一个"
-            f"（收敛了）；精度 {precision}；设备：{device_of(every)}。",
+            f"再训练另外两个种子。按选定学习率的 {len(chosen)} 次运行中，{early} 次因耐心停止或选中了最后一个之前的检查点；"
+            f"精度 {'、'.join(precision)}；设备：{device_of(every)}。{limit[0]}",
             f"**Conditions:** {len(every)} runs of at most {cap:,} training tokens each, stopped once validation "
             f"perplexity, after leaving the letter-frequency plateau, had not improved for {every[0]['patience']} "
             f"checkpoints. Seed 0 screened 2–3 learning rates per configuration, chosen on validation; two more "
-            f"seeds then trained at the chosen rate. Of the {len(chosen)} runs at the chosen rates, {early} chose a "
-            f"checkpoint before the end of the budget (converged); precision {precision}; device: {device_of(every)}.")
+            f"seeds then trained at the chosen rate. Of the {len(chosen)} runs at the chosen rates, {early} stopped "
+            f"by patience or chose a checkpoint before the last; precision {', '.join(precision)}; device: "
+            f"{device_of(every)}.{limit[1]}")
 
 
 def conv_depth(groups):
