@@ -407,7 +407,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.index:
         print(index(Path(args.out)))
-    elif not args.check:
+        return 0
+    if not args.check:
         if args.only and not sources(args.only):
             parser.error(f"no notebook name contains any of {args.only}")
         try:
