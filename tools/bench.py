@@ -8,6 +8,17 @@ machine noise hits both.  Prints a table and a last line with the speedup.
     python tools/bench.py                       # both frameworks, CPU or GPU 0
     python tools/bench.py --tab pytorch --epochs 500 --repeats 1
     python tools/bench.py --scaling             # tokens/s vs corpus size and depth
+    python tools/bench.py --tab pytorch --precision-epochs 500 --seeds 3   # fp32 vs bf16
+    python tools/bench.py --device cuda         # the GPU table -> results/bench-gpu-<date>.json
+
+After the table against the book, the PyTorch tab trains the chapter's run
+(500 epochs) in fp32 and in bf16 autocast, seed by seed, alternating, and
+prints both rows and their ratio -- where bf16 is native (AMX / AVX-512 BF16,
+or a CUDA GPU with bf16; see d2l_helpers/precision.py).  Where it is not,
+one line says so and nothing else changes.  ``--device cuda`` instead
+measures, on a CUDA GPU, the book's d2l 0.17.6 loop against ours eager, with
+one CUDA graph per step and with one per epoch, in fp32 and bf16, and records
+the table with the device name and versions.
 
 Numbers are wall-clock times of whole train_ch8 calls, including our
 validation passes (the reference has none), so the comparison is fair to
@@ -27,6 +38,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -56,10 +68,47 @@ from tools.markers import replace_between  # noqa: E402
 BATCH_SIZE, NUM_STEPS, LR, MAX_TOKENS = 32, 35, 2, 10_000  # the chapter's run
 
 
+# What d2l 0.17.6's torch module imports but train_ch8 does not compute with
+# (notebook display, image and data-frame helpers).  A GPU machine with only
+# torch, numpy, matplotlib and tqdm lacks them; there, stand-ins are put in
+# place (display calls do nothing; the Animator still draws with matplotlib).
+BOOK_DISPLAY_IMPORTS = ("IPython", "IPython.display", "matplotlib_inline",
+                        "matplotlib_inline.backend_inline", "torchvision",
+                        "torchvision.transforms", "PIL", "PIL.Image", "pandas", "requests")
+
+
+def _stub_missing_book_imports():
+    """Stand-ins for the modules of BOOK_DISPLAY_IMPORTS that are not
+    installed; returns their names (said in one line on stderr)."""
+    import types
+    missing = []
+    for name in BOOK_DISPLAY_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            mod = types.ModuleType(name)
+            if name == "IPython.display":
+                mod.display = mod.clear_output = lambda *a, **k: None
+            if name == "matplotlib_inline.backend_inline":
+                mod.set_matplotlib_formats = lambda *a, **k: None
+            sys.modules[name] = mod
+            parent, _, child = name.rpartition(".")
+            if parent:
+                setattr(sys.modules[parent], child, mod)
+            missing.append(name)
+    if missing:
+        print(f"bench: stand-ins for {', '.join(missing)} (not installed; the book's "
+              f"train_ch8 only displays with them)", file=sys.stderr)
+    return missing
+
+
 def _reference(tab):
     # The book's package first, so that MXNet starts with its own defaults,
     # as in the book's notebooks (importing d2l_helpers would change them).
+    stubs = _stub_missing_book_imports() if tab == "pytorch" else []
     ref = importlib.import_module(f"d2l.{frameworks.TABS[tab].package}")
+    for name in stubs:  # d2l holds them now; matplotlib must not take them for IPython
+        sys.modules.pop(name, None)
     from d2l_helpers import data
     path = str(data.fetch("time_machine"))
     ref.download = lambda name, cache_dir=None: path  # offline, same bytes
@@ -84,15 +133,17 @@ def build(tab, lib, num_layers=2, num_hiddens=256, vocab_size=28, seed=0):
 
 
 def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=True,
-             books=None):
+             books=None, seed=0, need_cuda=False):
     """Wall time, tokens/s and final perplexity of one train_ch8 call."""
+    if need_cuda:
+        _require_cuda()
     if books:
         train_iter, vocab = lib.load_data_books(BATCH_SIZE, NUM_STEPS, books,
                                                 max_tokens=max_tokens)
     else:
         train_iter, vocab = lib.load_data_time_machine(BATCH_SIZE, NUM_STEPS,
                                                        max_tokens=max_tokens)
-    net = build(tab, lib, num_layers)
+    net = build(tab, lib, num_layers, seed=seed)
     device = lib.try_gpu()
     tokens = sum(math.prod(X.shape) for X, _ in train_iter) * epochs
     out = io.StringIO()
@@ -101,12 +152,26 @@ def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=
     with contextlib.redirect_stdout(out):
         result = lib.train_ch8(net, train_iter, vocab, lr, epochs, device)
     wall = time.perf_counter() - start
+    extra = {}
     if ours:
         ppl = result.final_train_ppl
+        extra = {"precision": result.precision, "best_valid_ppl": result.best_valid_ppl,
+                 "best_valid_epoch": result.best_valid_epoch,
+                 "graph_fallback": "not possible" in out.getvalue()}
     else:
-        ppl = float(out.getvalue().split("perplexity ")[-1].split(",")[0])
+        # the book's closing line: "perplexity 1.0, 12345.6 tokens/sec on cuda:0"
+        ppl = float(re.search(r"^perplexity ([0-9.]+|nan|inf),", out.getvalue(), re.M)[1])
+        extra = {"precision": "fp32"}
     return {"wall_s": wall, "tokens_per_s": tokens / wall, "ppl": ppl,
-            "device": str(device), "threads": _threads(tab)}
+            "device": str(device), "threads": _threads(tab), **extra}
+
+
+def _require_cuda():
+    import torch
+    if not torch.cuda.is_available():
+        sys.exit("tools/bench.py --device cuda needs a CUDA GPU, and PyTorch sees none "
+                 f"here (torch {torch.__version__}, torch.cuda.is_available() is False); "
+                 "run it on a GPU machine (tools/gpu_session.py) or drop --device cuda")
 
 
 def _threads(tab):
@@ -153,6 +218,10 @@ def worker(job):
     """The --worker entry point: one run, printed as JSON."""
     job = json.loads(job)
     tab, which = job.pop("tab"), job.pop("which")
+    if which == "probe":
+        return print(json.dumps(probe_precision(**job)))
+    if which == "gpuinfo":
+        return print(json.dumps(gpu_info()))
     if which == "ref":
         lib = _reference(tab)
     else:
@@ -170,20 +239,156 @@ def compare(tab, epochs, repeats):
     device = devices.describe_device(rows["d2l_helpers"][0]["device"])
     print(f"\n{tab}: chapter LSTM (2 x 256), 10,000 chars, batch 32 x 35, lr 2, "
           f"{epochs} epochs, {repeats} alternating runs each, on {device}")
-    print("| loop | threads | wall time (s) | tokens/s | final train perplexity |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| loop | threads | precision | wall time (s) | tokens/s | final train perplexity |")
+    print("| --- | --- | --- | --- | --- | --- |")
     summary = {}
     for name, runs in rows.items():
         wall = statistics.median(r["wall_s"] for r in runs)
         tps = statistics.median(r["tokens_per_s"] for r in runs)
         ppl = statistics.median(r["ppl"] for r in runs)
         summary[name] = (wall, tps, ppl)
-        print(f"| {name} | {runs[0]['threads']} | {wall:.1f} | {tps:,.0f} | {ppl:.2f} |")
+        print(f"| {name} | {runs[0]['threads']} | {runs[0].get('precision', 'fp32')} | "
+              f"{wall:.1f} | {tps:,.0f} | {ppl:.2f} |")
     ratio = summary["d2l 0.17.6"][0] / summary["d2l_helpers"][0]
     return {"tab": tab, "device": device, "epochs": epochs, "repeats": repeats,
+            "precision": rows["d2l_helpers"][0].get("precision", "fp32"),
             "ratio": ratio, "ref": summary["d2l 0.17.6"],
             "ours": summary["d2l_helpers"],
             "loop_ratio": summary[SETTINGS][0] / summary["d2l_helpers"][0]}
+
+
+def probe_precision(device=None):
+    """What ``D2L_PRECISION=auto`` picks here for the chapter's LSTM and for a
+    GRU of the same size, with the reasons (run in a worker)."""
+    from torch import nn
+    from d2l_helpers import torch as d2l
+    os.environ.pop("D2L_PRECISION", None)
+    device = d2l.try_gpu() if device is None else device  # where run_once trains
+    out = {}
+    for cell in ("LSTM", "GRU"):
+        net = d2l.RNNModel(getattr(nn, cell)(28, 256, 2), 28)
+        out[cell] = d2l.choose_precision(device, net)
+    return out
+
+
+def _median_row(runs):
+    return {"wall_s": statistics.median(r["wall_s"] for r in runs),
+            "tokens_per_s": statistics.median(r["tokens_per_s"] for r in runs),
+            "ppl": statistics.mean(r["ppl"] for r in runs), "runs": runs}
+
+
+def precision_compare(epochs, seeds, tab="pytorch"):
+    """fp32 and bf16 rows of the chapter's run, seed by seed, alternating
+    (which goes first alternates too); None where bf16 is not native here."""
+    if tab != "pytorch":
+        return None
+    probe = spawn(tab, "probe", {})
+    (lstm, why), (gru, gru_why) = probe["LSTM"], probe["GRU"]
+    if lstm != "bf16":
+        print(f"\n{tab}: bf16 is not native here, so no bf16 rows: {why}")
+        return {"tab": tab, "native": False, "reason": why}
+    order = ("fp32", "bf16")
+    runs = {d: [] for d in order}
+    for seed in range(seeds):
+        for d in (order if seed % 2 == 0 else order[::-1]):
+            runs[d].append(spawn(tab, "ours", {"D2L_PRECISION": d}, epochs=epochs, seed=seed))
+    device = runs["fp32"][0]["device"]
+    from d2l_helpers import devices
+    print(f"\n{tab}: fp32 against bf16 autocast, chapter LSTM (2 x 256), 10,000 chars, "
+          f"batch 32 x 35, lr 2, {epochs} epochs, seeds 0-{seeds - 1} (fp32 and bf16 "
+          f"alternating), on {devices.describe_device(device)}")
+    print("| precision | seed | wall time (s) | tokens/s | final train perplexity |")
+    print("| --- | --- | --- | --- | --- |")
+    for d in order:
+        for seed, r in enumerate(runs[d]):
+            assert r["precision"] == d, r  # the worker trained what was asked
+            print(f"| {d} | {seed} | {r['wall_s']:.1f} | {r['tokens_per_s']:,.0f} | "
+                  f"{r['ppl']:.3f} |")
+    rows = {d: _median_row(runs[d]) for d in order}
+    speed = rows["bf16"]["tokens_per_s"] / rows["fp32"]["tokens_per_s"]
+    dppl = rows["bf16"]["ppl"] / rows["fp32"]["ppl"] - 1
+    print(f"| **fp32** (median tokens/s, mean ppl) | | | {rows['fp32']['tokens_per_s']:,.0f} "
+          f"| {rows['fp32']['ppl']:.3f} |")
+    print(f"| **bf16** (median tokens/s, mean ppl) | | | {rows['bf16']['tokens_per_s']:,.0f} "
+          f"| {rows['bf16']['ppl']:.3f} |")
+    print(f"bf16 / fp32: {speed:.2f}x the tokens/s; final train perplexity {dppl:+.1%} "
+          f"(issue 21 asks for at least 1.6x, within 3%)")
+    print(f"auto picks {lstm} for this LSTM ({why}); for a GRU it picks {gru}: {gru_why}")
+    return {"tab": tab, "native": True, "epochs": epochs, "seeds": seeds,
+            "device": devices.describe_device(device), "speed_ratio": speed,
+            "ppl_rel_diff": dppl, "fp32": rows["fp32"], "bf16": rows["bf16"],
+            "auto": {"LSTM": [lstm, why], "GRU": [gru, gru_why]}}
+
+
+# The GPU table: (row, which loop, environment)
+GPU_ROWS = [
+    ("d2l 0.17.6 train_ch8", "ref", {"D2L_THREADS": "off"}),
+    ("d2l_helpers eager fp32", "ours", {"D2L_CUDA_GRAPH": "0", "D2L_PRECISION": "fp32"}),
+    ("d2l_helpers graph per step fp32", "ours", {"D2L_CUDA_GRAPH": "1", "D2L_PRECISION": "fp32"}),
+    ("d2l_helpers graph per epoch fp32", "ours",
+     {"D2L_CUDA_GRAPH": "epoch", "D2L_PRECISION": "fp32"}),
+    ("d2l_helpers graph per step bf16", "ours", {"D2L_CUDA_GRAPH": "1", "D2L_PRECISION": "bf16"}),
+    ("d2l_helpers graph per epoch bf16", "ours",
+     {"D2L_CUDA_GRAPH": "epoch", "D2L_PRECISION": "bf16"}),
+]
+
+
+def gpu_table(epochs, repeats, json_path=None, rows=None):
+    """The chapter's run on a CUDA GPU, every loop of GPU_ROWS in turn (the
+    model moved with .to(device), as the book does); writes the JSON record."""
+    import datetime
+    import platform
+    rows = rows or GPU_ROWS
+    info = spawn("pytorch", "gpuinfo", {})
+    runs = {name: [] for name, _, _ in rows}
+    for _ in range(repeats):
+        for name, which, env in rows:
+            runs[name].append(spawn("pytorch", which, env, epochs=epochs, need_cuda=True))
+    book = statistics.median(r["wall_s"] for r in runs[rows[0][0]])
+    eager = runs.get("d2l_helpers eager fp32")
+    print(f"\npytorch on {info['name']} (torch {info['torch']}, CUDA {info['cuda']}): chapter "
+          f"LSTM (2 x 256), 10,000 chars, batch 32 x 35, lr 2, {epochs} epochs, "
+          f"{repeats} run(s) each")
+    print("| loop | precision | wall time (s) | tokens/s | x book | final train ppl | "
+          "best validation ppl (epoch) | graph fell back |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    table = []
+    for name, which, env in rows:
+        m = _median_row(runs[name])
+        r = runs[name][0]
+        best = r.get("best_valid_ppl")
+        row = {"loop": name, "env": env, "precision": r["precision"], **m,
+               "speedup_vs_book": book / m["wall_s"]}
+        if eager and which == "ours":
+            ref = _median_row(eager)
+            row["ppl_rel_vs_eager_fp32"] = m["ppl"] / ref["ppl"] - 1
+            row["best_valid_rel_vs_eager_fp32"] = best / eager[0]["best_valid_ppl"] - 1
+        table.append(row)
+        bv = "-" if best is None else f"{best:.3f} ({r['best_valid_epoch']})"
+        print(f"| {name} | {r['precision']} | {m['wall_s']:.1f} | {m['tokens_per_s']:,.0f} | "
+              f"{row['speedup_vs_book']:.2f}x | {m['ppl']:.4f} | {bv} | "
+              f"{r.get('graph_fallback', '-')} |")
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "device": info, "python": platform.python_version(), "epochs": epochs,
+              "repeats": repeats, "run": "chapter: 2 x 256 LSTM, batch 32 x 35, lr 2, "
+              "10,000 characters, model moved with .to(device)", "rows": table}
+    if json_path is None:
+        day = datetime.date.today().isoformat()
+        json_path = ROOT / "results" / f"bench-gpu-{day}.json"
+    Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(json_path).write_text(json.dumps(record, indent=1))
+    print(f"recorded in {json_path}")
+    return record
+
+
+def gpu_info():
+    """The worker's CUDA device and versions (exits clearly without a GPU)."""
+    _require_cuda()
+    import torch
+    return {"name": torch.cuda.get_device_name(0), "torch": torch.__version__,
+            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+            "capability": list(torch.cuda.get_device_capability(0)),
+            "bf16": torch.cuda.is_bf16_supported()}
 
 
 def scaling(tab, epochs):
@@ -216,6 +421,12 @@ def main():
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--scaling", action="store_true")
+    p.add_argument("--precision-epochs", type=int, default=500,
+                   help="epochs of the fp32/bf16 rows (the chapter's 500; 0: none)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds of the fp32/bf16 rows")
+    p.add_argument("--device", choices=["default", "cuda"], default="default",
+                   help="cuda: the GPU table (book, eager, graphs; fp32, bf16) into "
+                        "results/bench-gpu-<date>.json (or --json)")
     p.add_argument("--json", help="also write the results here")
     p.add_argument("--readme", action="store_true",
                    help="write the printed tables into docs/PERFORMANCE.md (bench markers)")
@@ -224,6 +435,9 @@ def main():
     os.environ.setdefault("D2L_QUICK", "0")
     if a.worker:
         return worker(a.worker)
+    if a.device == "cuda":
+        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        return gpu_table(a.epochs, a.repeats, a.json)
     tabs = list(frameworks.NAMES) if a.tab == "both" else [a.tab]
     log = io.StringIO()
 
@@ -235,11 +449,17 @@ def main():
     with contextlib.redirect_stdout(Tee()):
         print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
         results = [compare(t, a.epochs, a.repeats) for t in tabs]
+        prec = (precision_compare(a.precision_epochs, a.seeds)
+                if "pytorch" in tabs and a.precision_epochs > 0 else None)
+        if prec:
+            results.append({"precision_rows": prec})
         if a.scaling:
             for t in tabs:
                 scaling(t, a.epochs)
         print()
         for r in results:
+            if "precision_rows" in r:
+                continue
             loop = f" (loop alone, same CPU settings: {r['loop_ratio']:.2f}x)"
             print(f"speedup {r['tab']}: {r['ratio']:.2f}x the d2l 0.17.6 train_ch8 "
                   f"wall time{loop} on {r['device']}")
