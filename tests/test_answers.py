@@ -279,7 +279,7 @@ def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
     en = section(text_of(answers.render(conv_runs(stuck4=True))[0], "04"), "pytorch")
     assert "4 layers median 16.95 (3 of 3 runs never left the letter-frequency plateau)" in en
     assert "not tested: a run diverged or never left the plateau" in en
-    assert "LSTM 1: 0.9M, 2: 0.9M, 3: 0.9M, 4: — (3×∞)" in en
+    assert "LSTM 1: 0.9M, 2: 0.9M, 3: 0.9M, 4: — (3×∞)" in en and "**Tokens to leave the plateau**" in en
 
 
 def test_depth_contrasts_the_short_budget():

@@ -245,16 +245,13 @@ def conv_conditions(runs, tab, rows):
     limit = ((f"预算用完时验证困惑度还在下降的：{'、'.join(last)}，对它们的结论受预算限制。",
               f" Still improving when the budget ran out: {', '.join(last)}; for these the budget limits the claim.")
              if last else ("", ""))
-    return (f"**条件：** {len(every)} 次运行，每次最多 {cap:,} 个训练词元；验证困惑度离开字母频率平台后连续 "
-            f"{every[0]['patience']} 个检查点不再下降就停止。每种配置先用种子 0 试 2–3 个学习率，按验证困惑度选定，"
-            f"再训练另外两个种子。按选定学习率的 {len(chosen)} 次运行中，{early} 次因耐心停止或选中了最后一个之前的检查点；"
-            f"精度 {'、'.join(precision)}；设备：{device_of(every)}。{limit[0]}",
-            f"**Conditions:** {len(every)} runs of at most {cap:,} training tokens each, stopped once validation "
-            f"perplexity, after leaving the letter-frequency plateau, had not improved for {every[0]['patience']} "
-            f"checkpoints. Seed 0 screened 2–3 learning rates per configuration, chosen on validation; two more "
-            f"seeds then trained at the chosen rate. Of the {len(chosen)} runs at the chosen rates, {early} stopped "
-            f"by patience or chose a checkpoint before the last; precision {', '.join(precision)}; device: "
-            f"{device_of(every)}.{limit[1]}")
+    return (f"**条件：** {len(every)} 次运行；离开平台后连续 {every[0]['patience']} 个检查点没有更好的验证困惑度就停止，"
+            f"最多 {cap:,} 个词元；学习率按种子 0 的验证困惑度选定。按选定学习率的 {len(chosen)} 次运行中，{early} 次因耐心停止"
+            f"或选中了最后一个之前的检查点；精度 {'、'.join(precision)}；设备：{device_of(every)}。{limit[0]}",
+            f"**Conditions:** {len(every)} runs, each stopped after {every[0]['patience']} checkpoints without a better "
+            f"validation perplexity once off the plateau, or at {cap:,} tokens; learning rate chosen on seed 0's "
+            f"validation perplexity. Of the {len(chosen)} runs at the chosen rates, {early} stopped by patience or chose "
+            f"a checkpoint before the last; precision {', '.join(precision)}; device: {device_of(every)}.{limit[1]}")
 
 
 def conv_depth(groups):
@@ -335,9 +332,8 @@ def conv_escape(groups):
             parts.append(f"{cell.upper()} " + ", ".join(f"{L}: {t}" for L, t in per))
     if not parts:
         return None
-    return ("**离开平台**（验证困惑度第一次低于一元模型的 0.9 倍时的训练词元，中位数；∞ 表示没有离开）：" + "；".join(parts) + "。",
-            "**Leaving the plateau** (training tokens when validation perplexity first fell below 0.9 × the "
-            "unigram model's, median; ∞: never): " + "; ".join(parts) + ".")
+    return ("**离开平台所需的词元**（中位数；∞：没有离开）：" + "；".join(parts) + "。",
+            "**Tokens to leave the plateau** (median; ∞: never): " + "; ".join(parts) + ".")
 
 
 def depth_short_budget(runs):
