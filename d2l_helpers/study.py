@@ -1172,6 +1172,10 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
         raise ValueError(f"workers={workers!r} must be at least 1")
     os.environ["D2L_TAB"] = tab
     path = Path(results_path)
+    if path.is_dir():
+        raise ValueError(f"results_path={str(path)!r} is a folder; name a JSON file in it "
+                         f"(e.g. {str(path / 'conv.json')!r})")
+    results.load(path)  # a damaged file: its error names it, before anything trains
 
     def recorded():
         return {e["key"]: e for e in results.load(path)
@@ -1199,7 +1203,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
             job, entry = ready.get()  # a worker's exception ends the queue here
             busy.discard(job)
             os.environ["D2L_RESULTS"] = str(path)
-            results.record(job.key, entry)
+            results.record(job.key, entry)  # a damaged file: the error says where the run went
             done += 1
             if log:
                 log(f"[{done} {time.perf_counter() - t0:6.0f} s] {job.key}: "

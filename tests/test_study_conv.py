@@ -139,3 +139,14 @@ def test_init_signal_shrinks_by_sigma_sqrt_h_per_layer_mxnet(monkeypatch):
     monkeypatch.setenv("D2L_TAB", "mxnet")
     from d2l_helpers import mxnet as d2l
     _check_signal(d2l)
+
+
+def test_run_queue_refuses_a_folder_or_damaged_file_before_training(tmp_path):
+    from d2l_helpers import results
+    with pytest.raises(ValueError, match="is a folder; name a JSON file"):
+        study.run_queue("pytorch", tmp_path, configs=[("lstm", 1, 8, 0.0)])
+    bad = tmp_path / "conv.json"
+    bad.write_text("[{")
+    with pytest.raises(results.ResultsError, match="conv.json"):
+        study.run_queue("pytorch", bad, configs=[("lstm", 1, 8, 0.0)])
+    assert bad.read_text() == "[{"  # left untouched
