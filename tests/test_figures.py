@@ -58,13 +58,15 @@ def test_depth_figure_skips_without_runs_and_draws_synthetic_ones(capsys):
     fig = figures.depth_figure(runs)
     axes = fig.axes
     assert [ax.get_title() for ax in axes] == ["PyTorch: LSTM", "PyTorch: RNN"]  # no quick GRU
-    mean_lines = [l for l in axes[0].get_lines() if l.get_marker() == "o"]
-    assert [l.get_label() for l in mean_lines] == ["1 x 256", "2 x 256", "4 x 256"]
-    x, y = mean_lines[0].get_data()
-    assert list(x) == [100_000, 400_000, 1_600_000]
-    assert y[0] == pytest.approx(9 + 0.1 + 0.005 + 1)   # the mean of seeds 0 and 1
+    means = [l for l in axes[0].get_lines() if l.get_marker() == "o"]
+    assert [l.get_label() for l in means] == [f"{n} x 256, lr 2 (6 runs)" for n in (1, 2, 4)]
+    x, y = means[0].get_data()
+    assert x[0] == pytest.approx(700_000)               # mean tokens of the 6 runs
+    assert y[0] == pytest.approx(9 + 0.1 + 0.005 + (1 + 0.25 + 0.0625) / 3)
     faint = [l for l in axes[0].get_lines() if l.get_alpha() == 0.25]
     assert len(faint) == 3 * 2 * 3                    # every run's validation curve
+    dropout = figures.depth_figure([_conv("lstm", 2, 0, 100_000, 9) | {"dropout": 0.2}])
+    assert "2 x 256, dropout 0.2, lr 2 (1 runs)" in [l.get_label() for l in dropout.axes[0].get_lines()]
 
 
 def test_u_curve_draws_the_chapter_run_when_it_has_curves(capsys):

@@ -19,9 +19,9 @@ needs were not recorded.  Only full-mode runs are drawn.
 * :func:`ex2`, :func:`ex3`, :func:`ex4` -- test perplexity of every seed
   (dots) and the mean (bar) per configuration, one panel per tab.
 * :func:`depth_figure` -- the depth study's convergence runs (keys
-  ``depth-conv/...``): test perplexity against training tokens, one line per
-  depth, one panel per cell type and tab, each run's validation curve faint
-  behind.
+  ``depth-conv/...``): test perplexity against training tokens, one colour
+  per configuration, one panel per cell type and tab, each run's validation
+  curve faint behind.
 
 PNG at a modest resolution, with no time stamp: the same JSON gives the same
 bytes.  docs/FIGURES.md lists what was drawn, from which keys.
@@ -210,11 +210,21 @@ def ex4(runs):
     return fig
 
 
+def _config(r):
+    """The label of a depth-conv run's configuration (all but the seed)."""
+    label = f"{r['num_layers']} x {r['num_hiddens']}"
+    if r.get("dropout"):
+        label += f", dropout {r['dropout']:g}"
+    return label + (f", lr {r['lr']:g}" if "lr" in r else "")
+
+
 def depth_figure(runs, prefix="depth-conv/"):
     """Test perplexity against training tokens per depth (runs keyed
-    ``depth-conv/...``): one panel per (tab, cell), one colour per depth;
-    the mean over seeds at each budget joined by a line, each run's
-    validation curve faint behind.  None if there are no such runs."""
+    ``depth-conv/...``, each trained until it stopped): one panel per (tab,
+    cell), one colour per configuration (depth x width, dropout, learning
+    rate); a dot per run at the tokens it trained on, a large marker at the
+    configuration's mean (label: number of runs), each run's validation
+    curve faint behind.  None if there are no such runs."""
     runs = [r for r in full_runs(runs) if str(r.get("key", "")).startswith(prefix)
             and "test_ppl" in r]
     if not runs:
@@ -222,31 +232,33 @@ def depth_figure(runs, prefix="depth-conv/"):
     panels = sorted({(r.get("tab"), r["cell"]) for r in runs},
                     key=lambda p: (frameworks.NAMES.index(p[0]) if p[0] in frameworks.NAMES
                                    else 99, p[1]))
-    fig, axes = _figure(len(panels))
+    fig, axes = _figure(len(panels), width=5.2, height=3.8)
     for ax, (tab, cell) in zip(axes, panels):
         mine = [r for r in runs if (r.get("tab"), r["cell"]) == (tab, cell)]
-        for i, (layers, hidden) in enumerate(sorted({(r["num_layers"], r["num_hiddens"])
-                                                      for r in mine})):
-            rs = [r for r in mine if (r["num_layers"], r["num_hiddens"]) == (layers, hidden)]
+        order = sorted({_config(r) for r in mine},
+                       key=lambda c: [float(x) if x.replace(".", "").isdigit() else 0
+                                      for x in re.findall(r"[\d.]+", c)])
+        for i, config in enumerate(order):
+            rs = [r for r in mine if _config(r) == config]
             color = f"C{i}"
             for r in rs:
                 c = r.get("curves") or {}
                 if c.get("tokens_seen") and c.get("valid_ppl"):
                     ax.plot(c["tokens_seen"], c["valid_ppl"], "-", lw=0.8, alpha=0.25,
                             color=color)
-            budgets = sorted({r["tokens_seen"] for r in rs})
-            means = [statistics.fmean(r["test_ppl"] for r in rs if r["tokens_seen"] == b)
-                     for b in budgets]
-            ax.plot(budgets, means, "o-", color=color, label=f"{layers} x {hidden}")
             ax.plot([r["tokens_seen"] for r in rs], [r["test_ppl"] for r in rs], ".",
-                    color=color, alpha=0.6)
+                    color=color, alpha=0.7)
+            ax.plot([statistics.fmean(r["tokens_seen"] for r in rs)],
+                    [statistics.fmean(r["test_ppl"] for r in rs)], "o", ms=8, mec="k",
+                    color=color, label=f"{config} ({len(rs)} runs)")
         ax.axhline(UNIFORM, ls="--", lw=1, color="gray", label=f"uniform guess ({UNIFORM})")
         ax.set(xscale="log", yscale="log", xlabel="training tokens",
                ylabel="test perplexity (faint: validation curves)",
                title=f"{TAB_NAMES.get(tab, tab)}: {cell.upper()}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, title="layers x hidden")
-    fig.suptitle("Depth study: test perplexity against training tokens, per depth")
+        ax.legend(fontsize=6, title="layers x hidden", title_fontsize=7, loc="upper right")
+    fig.suptitle("Depth study at convergence: test perplexity against training tokens "
+                 "(large marker: mean)")
     return fig
 
 
