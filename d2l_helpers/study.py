@@ -1135,14 +1135,9 @@ def plot_conv(entries, tab, unigram=None, vocab_size=28):
 _WORKER = {}
 
 
-def _worker_init(tab, mode_env, opts):
-    import os
-    os.environ["D2L_TAB"] = tab
-    if mode_env is None:
-        os.environ.pop("D2L_QUICK", None)
-    else:
-        os.environ["D2L_QUICK"] = mode_env
-    os.environ.pop("D2L_RESULTS", None)  # the parent records
+def _worker_init(tab, opts):
+    """A worker's start: the tab's module and the data, once.  The worker
+    inherits the parent's environment (``D2L_TAB``, the run mode)."""
     d2l = _tab_module(tab)
     _WORKER.update(d2l=d2l, data=load_data(d2l), opts=opts)
 
@@ -1185,7 +1180,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
         return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds) if j not in busy]
 
     ctx = mp.get_context("spawn")
-    args = (tab, os.environ.get("D2L_QUICK"), opts)
+    args = (tab, opts)
     done, t0 = 0, time.perf_counter()
     with ctx.Pool(workers, initializer=_worker_init, initargs=args) as pool:
         busy, results_q = set(), []
