@@ -89,6 +89,25 @@ def test_the_gpu_table_is_recorded_with_device_versions_and_every_loop(bench, tm
     assert "| d2l 0.17.6 train_ch8 | fp32 |" in capsys.readouterr().out
 
 
+def test_a_failing_loop_is_recorded_and_the_others_still_run(bench, monkeypatch, tmp_path):
+    real = bench.spawn
+
+    def spawn(tab, which, env, **kw):
+        if env.get("D2L_CUDA_GRAPH") == "epoch":
+            sys.exit("benchmark run failed (pytorch, ours):\nRuntimeError: CUDA error: boom")
+        return real(tab, which, env, **kw)
+
+    monkeypatch.setattr(bench, "spawn", spawn)
+    path = tmp_path / "bench-gpu.json"
+    by_name = {r[0]: r for r in bench.GPU_ROWS}
+    rows = [by_name[n] for n in ("d2l 0.17.6 train_ch8", "d2l_helpers graph per epoch fp32",
+                                 "d2l_helpers eager fp32")]
+    bench.gpu_table(epochs=1, repeats=1, json_path=path, rows=rows)
+    rec = {r["loop"]: r for r in json.loads(path.read_text())["rows"]}
+    assert "CUDA error: boom" in rec["d2l_helpers graph per epoch fp32"]["error"]
+    assert rec["d2l_helpers eager fp32"]["tokens_per_s"] > 0  # ran after the failure
+
+
 def test_the_gpu_mode_fails_clearly_without_a_gpu(monkeypatch):
     import torch
     from tools import bench

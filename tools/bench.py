@@ -335,50 +335,76 @@ GPU_ROWS = [
 
 def gpu_table(epochs, repeats, json_path=None, rows=None):
     """The chapter's run on a CUDA GPU, every loop of GPU_ROWS in turn (the
-    model moved with .to(device), as the book does); writes the JSON record."""
+    model moved with .to(device), as the book does).  The JSON record is
+    rewritten after every run, so a session stopped early keeps what ran; a
+    loop that fails is recorded with its error and the others go on."""
     import datetime
     import platform
     rows = rows or GPU_ROWS
     info = spawn("pytorch", "gpuinfo", {})
-    runs = {name: [] for name, _, _ in rows}
-    for _ in range(repeats):
-        for name, which, env in rows:
-            runs[name].append(spawn("pytorch", which, env, epochs=epochs, need_cuda=True))
-    book = statistics.median(r["wall_s"] for r in runs[rows[0][0]])
-    eager = runs.get("d2l_helpers eager fp32")
-    print(f"\npytorch on {info['name']} (torch {info['torch']}, CUDA {info['cuda']}): chapter "
-          f"LSTM (2 x 256), 10,000 chars, batch 32 x 35, lr 2, {epochs} epochs, "
-          f"{repeats} run(s) each")
-    print("| loop | precision | wall time (s) | tokens/s | x book | final train ppl | "
-          "best validation ppl (epoch) | graph fell back |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    table = []
-    for name, which, env in rows:
-        m = _median_row(runs[name])
-        r = runs[name][0]
-        best = r.get("best_valid_ppl")
-        row = {"loop": name, "env": env, "precision": r["precision"], **m,
-               "speedup_vs_book": book / m["wall_s"]}
-        if eager and which == "ours":
-            ref = _median_row(eager)
-            row["ppl_rel_vs_eager_fp32"] = m["ppl"] / ref["ppl"] - 1
-            row["best_valid_rel_vs_eager_fp32"] = best / eager[0]["best_valid_ppl"] - 1
-        table.append(row)
-        bv = "-" if best is None else f"{best:.3f} ({r['best_valid_epoch']})"
-        print(f"| {name} | {r['precision']} | {m['wall_s']:.1f} | {m['tokens_per_s']:,.0f} | "
-              f"{row['speedup_vs_book']:.2f}x | {m['ppl']:.4f} | {bv} | "
-              f"{r.get('graph_fallback', '-')} |")
-    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "device": info, "python": platform.python_version(), "epochs": epochs,
-              "repeats": repeats, "run": "chapter: 2 x 256 LSTM, batch 32 x 35, lr 2, "
-              "10,000 characters, model moved with .to(device)", "rows": table}
     if json_path is None:
         day = datetime.date.today().isoformat()
         json_path = ROOT / "results" / f"bench-gpu-{day}.json"
     Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(json_path).write_text(json.dumps(record, indent=1))
+    record = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "device": info, "python": platform.python_version(), "epochs": epochs,
+              "repeats": repeats, "run": "chapter: 2 x 256 LSTM, batch 32 x 35, lr 2, "
+              "10,000 characters, model moved with .to(device)", "rows": []}
+    runs = {name: [] for name, _, _ in rows}
+    print(f"\npytorch on {info['name']} (torch {info['torch']}, CUDA {info['cuda']}): chapter "
+          f"LSTM (2 x 256), 10,000 chars, batch 32 x 35, lr 2, {epochs} epochs, "
+          f"{repeats} run(s) each")
+    for _ in range(repeats):
+        for name, which, env in rows:
+            try:
+                runs[name].append(spawn("pytorch", which, env, epochs=epochs, need_cuda=True))
+            except SystemExit as e:  # spawn's "benchmark run failed": record it, go on
+                runs[name].append({"error": str(e)[-2000:]})
+                print(f"{name}: failed, recorded; {str(e).splitlines()[-1][:200]}", flush=True)
+            record["rows"] = _gpu_rows(rows, runs)
+            Path(json_path).write_text(json.dumps(record, indent=1))
+    print("| loop | precision | wall time (s) | tokens/s | x book | final train ppl | "
+          "best validation ppl (epoch) | graph fell back |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for row in record["rows"]:
+        if "error" in row:
+            print(f"| {row['loop']} | failed: see the JSON | | | | | | |")
+            continue
+        bv = ("-" if row.get("best_valid_ppl") is None
+              else f"{row['best_valid_ppl']:.3f} ({row['best_valid_epoch']})")
+        x = row.get("speedup_vs_book")
+        print(f"| {row['loop']} | {row['precision']} | {row['wall_s']:.1f} | "
+              f"{row['tokens_per_s']:,.0f} | {'-' if x is None else f'{x:.2f}x'} | "
+              f"{row['ppl']:.4f} | {bv} | {row.get('graph_fallback', '-')} |")
     print(f"recorded in {json_path}")
     return record
+
+
+def _gpu_rows(rows, runs):
+    """The JSON rows of gpu_table from the runs so far (medians over repeats)."""
+    ok = {name: [r for r in rs if "error" not in r] for name, rs in runs.items()}
+    book = ok.get(rows[0][0])
+    eager = ok.get("d2l_helpers eager fp32")
+    table = []
+    for name, which, env in rows:
+        if not runs[name]:
+            continue
+        if not ok[name]:
+            table.append({"loop": name, "env": env, "error": runs[name][-1]["error"]})
+            continue
+        m, r = _median_row(ok[name]), ok[name][0]
+        row = {"loop": name, "env": env, "precision": r["precision"], **m,
+               "best_valid_ppl": r.get("best_valid_ppl"),
+               "best_valid_epoch": r.get("best_valid_epoch"),
+               "graph_fallback": r.get("graph_fallback")}
+        if book:
+            row["speedup_vs_book"] = _median_row(book)["wall_s"] / m["wall_s"]
+        if eager and which == "ours":
+            row["ppl_rel_vs_eager_fp32"] = m["ppl"] / _median_row(eager)["ppl"] - 1
+            row["best_valid_rel_vs_eager_fp32"] = (r["best_valid_ppl"]
+                                                   / eager[0]["best_valid_ppl"] - 1)
+        table.append(row)
+    return table
 
 
 def gpu_info():
