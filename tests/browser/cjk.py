@@ -97,3 +97,20 @@ def renders_cjk(page, selector):
     cjk = {f: n for f, n in fonts.items() if "CJK" in f}
     ok = shapes["chars"] >= 4 and shapes["shapes"] == shapes["chars"] and sum(cjk.values()) > 0
     return ok, {"shapes": shapes, "fonts": fonts}
+
+
+def offline_page(browser, width, height):
+    """A new page of ``width`` x ``height`` that loads only file: and data:
+    addresses; returns it with the list of the other requests it tried (all
+    blocked), so that a test can assert nothing left the machine."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    remote = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            remote.append(r.request.url)
+            r.abort()
+    page.route("**/*", route)
+    return page, remote

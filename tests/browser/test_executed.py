@@ -49,17 +49,7 @@ def _screenshot(page, name):
 
 
 def _blocking(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 720})  # 16:9
-    remote = []
-
-    def route(r):
-        if r.request.url.startswith(("file:", "data:")):
-            r.continue_()
-        else:
-            remote.append(r.request.url)
-            r.abort()
-    page.route("**/*", route)
-    return page, remote
+    return cjk.offline_page(browser, 1280, 720)  # 16:9
 
 
 @pytest.fixture(scope="module")

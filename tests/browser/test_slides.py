@@ -36,16 +36,8 @@ def _screenshot(page, name):
 def _open(browser, deck):
     """The deck's page, started, with MathJax done; and the list of the
     non-file requests it tried (all blocked)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    remote, errors = [], []
-
-    def route(r):
-        if r.request.url.startswith(("file:", "data:")):
-            r.continue_()
-        else:
-            remote.append(r.request.url)
-            r.abort()
-    page.route("**/*", route)
+    page, remote = cjk.offline_page(browser, 1280, 800)
+    errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(deck.as_uri())
     page.wait_for_selector(".reveal.ready", timeout=60_000)
