@@ -392,9 +392,11 @@ class _quiet:
         return False
 
 
-def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default"):
+def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default",
+               dropout=0.0):
     """The chapter's ``RNNModel`` with an ``nn.RNN/GRU/LSTM`` (PyTorch) or
-    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab.
+    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab;
+    ``dropout``: the framework's own dropout between layers.
 
     ``init="normal"``: every weight drawn from N(0, 0.01^2), every bias zero,
     which is where the book's MXNet ``train_ch8`` starts each model; under
@@ -407,7 +409,7 @@ def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default"
         from torch import nn
         from . import torch as d2l
         layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
-            vocab_size, num_hiddens, num_layers)
+            vocab_size, num_hiddens, num_layers, dropout=dropout)
         net = d2l.RNNModel(layer, vocab_size).to(device)
         if init == "normal":
             normal_init(net)
@@ -415,7 +417,7 @@ def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default"
     from mxnet.gluon import rnn
     from . import mxnet as d2l
     layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
-        num_hiddens, num_layers)
+        num_hiddens, num_layers, dropout=dropout)
     return d2l.RNNModel(layer, vocab_size)  # train_ch8 initialises it on device
 
 
@@ -983,23 +985,6 @@ def chosen_runs(entries, tab):
     return out
 
 
-def make_model_dropout(cell, num_layers, num_hiddens, vocab_size, device, dropout=0.0):
-    """:func:`make_model` with the framework's own dropout between layers."""
-    if not dropout:
-        return make_model(cell, num_layers, num_hiddens, vocab_size, device)
-    if config.active_tab() == "pytorch":
-        from torch import nn
-        from . import torch as d2l
-        layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
-            vocab_size, num_hiddens, num_layers, dropout=dropout)
-        return d2l.RNNModel(layer, vocab_size).to(device)
-    from mxnet.gluon import rnn
-    from . import mxnet as d2l
-    layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
-        num_hiddens, num_layers, dropout=dropout)
-    return d2l.RNNModel(layer, vocab_size)
-
-
 def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
             batches_per_checkpoint=CHECKPOINT_BATCHES, patience_checkpoints=PATIENCE,
             plateau_valid=None):
@@ -1008,8 +993,8 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
     from . import results
     if plateau_valid is None:
         plateau_valid = unigram_ppl(data["corpus"], data["valid"])
-    factory = functools.partial(make_model_dropout, dropout=job.dropout)
-    res, hist, _ = run_one(d2l, lambda c, L, h, v, dev: factory(c, L, h, v, dev), data,
+    factory = functools.partial(make_model, dropout=job.dropout)
+    res, hist, _ = run_one(d2l, factory, data,
                            job.cell, job.num_layers, job.num_hiddens, job.seed,
                            checkpoints, batches_per_checkpoint, lr=job.lr,
                            early_stop=patience(plateau_valid, patience_checkpoints))
