@@ -280,11 +280,19 @@ FIGURES = [  # file, function, caption, keys
 ]
 
 
+def drawn_with():
+    """What a figure's PNG records as its maker: the matplotlib that drew it.
+    The same data give the same bytes only under the same matplotlib."""
+    import matplotlib
+    return f"matplotlib {matplotlib.__version__}"
+
+
 def save(fig, path):
-    """Write ``fig`` as PNG without a time stamp (same data, same bytes)."""
+    """Write ``fig`` as PNG without a time stamp (same data and matplotlib,
+    same bytes), recording the matplotlib version as its Software."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
+    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": drawn_with()})
     return path
 
 
