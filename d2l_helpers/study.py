@@ -908,6 +908,12 @@ def conv_configs(depths=DEPTHS, wide=True, dropout=True):
     return sorted(out, key=order)
 
 
+def configs_for(dropout=DROPOUT_ROW[1]):
+    """:func:`conv_configs` with the dropout row at ``dropout`` (0: no dropout row)."""
+    return [c[:3] + (dropout,) if c[:3] == DROPOUT_ROW[0] and c[3] else c
+            for c in conv_configs(dropout=dropout > 0)]
+
+
 def patience(plateau_valid, checkpoints=PATIENCE, share=PLATEAU_SHARE):
     """An ``early_stop`` for ``train_ch8``: stop once the best validation
     perplexity is ``checkpoints`` checkpoints old, counting only after the run
@@ -1237,9 +1243,7 @@ def _cli():
     per_checkpoint = CHECKPOINT_BATCHES * BATCH_SIZE * NUM_STEPS
     if a.budget < per_checkpoint:
         p.error(f"--budget {a.budget:,} is less than one checkpoint ({per_checkpoint:,} tokens)")
-    configs_ = conv_configs(dropout=a.dropout > 0)
-    if a.dropout > 0:
-        configs_[-1] = configs_[-1][:3] + (a.dropout,)
+    configs_ = configs_for(a.dropout)
     if only:
         unknown = [o for o in only if o not in configs_]
         if unknown:

