@@ -726,15 +726,6 @@ def summarize(runs):
     return table
 
 
-def lookup(table, cell, num_layers, num_hiddens=NUM_HIDDENS):
-    """The row of :func:`summarize`'s table for one configuration."""
-    for row in table:
-        if (row["cell"], row["num_layers"], row["num_hiddens"]) == \
-                (cell, num_layers, num_hiddens):
-            return row
-    raise KeyError(f"no runs of {cell} {num_layers}x{num_hiddens}")
-
-
 def plot_depth(table, now=None, vocab_size=28, title=None, unigram=None):
     """Test perplexity (mean, error bars = sd over seeds) against depth, one
     line per cell type, the uniform baseline, and tokens/s against depth.
@@ -792,35 +783,6 @@ def _baselines(ax, vocab_size, unigram):
         ax.axhline(unigram, ls=":", color="gray")
         ax.text(1, unigram, f" letter frequencies alone (unigram, {unigram:.2f})",
                 va="bottom", color="gray", fontsize=8)
-
-
-def plot_init(entries, vocab_size=28, unigram=None):
-    """The initialisation check: test perplexity of every recorded plain-RNN
-    run (one dot per seed) against depth, for PyTorch from its defaults,
-    PyTorch from N(0, 0.01^2) and MXNet (whose train_ch8 starts there)."""
-    from matplotlib.figure import Figure
-    from .plot import Plot
-    groups = [("pytorch", "default", "PyTorch, its default initialisation", "C3", "o"),
-              ("pytorch", "normal", "PyTorch, N(0, 0.01²) as in MXNet", "C0", "s"),
-              ("mxnet", "default", "MXNet (train_ch8: N(0, 0.01²))", "C2", "^")]
-    fig = Figure(figsize=(6.4, 3.6), layout="constrained")
-    ax = fig.subplots()
-    for k, (tab, init, label, color, marker) in enumerate(groups):
-        rs = [r for r in runs_from(entries, tab, init) if r["cell"] == "rnn"
-              and r["num_hiddens"] == NUM_HIDDENS]
-        if not rs:
-            continue
-        x = [r["num_layers"] + (k - 1) * 0.12 for r in rs]  # side by side
-        ax.plot(x, [r["test_ppl"] for r in rs], marker, color=color, alpha=0.8,
-                ls="none", label=f"{label} ({len(rs)} runs)")
-    _baselines(ax, vocab_size, unigram)
-    ax.set_yscale("log")
-    ax.set_xticks(DEPTHS)
-    ax.set_xlabel("layers (num_layers), plain RNN x 256")
-    ax.set_ylabel("test perplexity (one dot per seed)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    return Plot(fig)
 
 
 def markdown_table(table):

@@ -226,20 +226,6 @@ def test_normal_init_starts_pytorch_where_mxnet_starts(monkeypatch):
     assert study.run_key("rnn", 2, 256, 1) == "depth/rnn-2x256/seed1"
 
 
-def test_plot_init_draws_each_group():
-    runs = [dict(key=study.run_key("rnn", L, 256, s, init), tab=tab, cell="rnn", num_layers=L,
-                 num_hiddens=256, seed=s, test_ppl=9.0 + L + s)
-            for tab, init in (("pytorch", "default"), ("pytorch", "normal"), ("mxnet", "default"))
-            for L in (1, 2) for s in range(3)]
-    fig = study.plot_init(runs, unigram=16.94).fig
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["PyTorch, its default initialisation (6 runs)",
-                      "PyTorch, N(0, 0.01²) as in MXNet (6 runs)",
-                      "MXNet (train_ch8: N(0, 0.01²)) (6 runs)"]
-    assert {line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() in ("--", ":")} == {28, 16.94}
-
-
 def test_run_one_snapshots_and_restores_a_scratch_model(monkeypatch):
     """The book's RNNModelScratch keeps its weights in a plain list: run_one
     counts them, keeps a copy per checkpoint and restores the chosen one."""
