@@ -936,11 +936,16 @@ def conv_jobs(recorded, configs=None, lr_grid=None, seeds=CONV_SEEDS):
     return todo
 
 
+def conv_runs(entries, tab):
+    """The recorded runs of the study at convergence for ``tab``."""
+    return [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
+            and e.get("tab") == tab and "test_ppl" in e]
+
+
 def chosen_runs(entries, tab):
     """The study's runs of ``tab`` at each configuration's chosen rate (the
     screen's winner), one per seed: what the answer compares."""
-    runs = [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
-            and e.get("tab") == tab and "test_ppl" in e]
+    runs = conv_runs(entries, tab)
     by_config = {}
     for r in runs:
         by_config.setdefault((r["cell"], r["num_layers"], r["num_hiddens"],
@@ -983,8 +988,7 @@ def conv_summary(entries, tab):
     the rates screened (validation perplexity of seed 0 at each), the chosen
     rate, and over its seeds the test perplexities, how each run stopped, the
     tokens it trained and the tokens it needed to leave the plateau."""
-    runs = [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
-            and e.get("tab") == tab and "test_ppl" in e]
+    runs = conv_runs(entries, tab)
     chosen = chosen_runs(entries, tab)
     rows = []
     for c in conv_configs():
@@ -1126,8 +1130,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
     results.load(path)  # a damaged file: its error names it, before anything trains
 
     def recorded():
-        return {e["key"]: e for e in results.load(path)
-                if e.get("tab") == tab and str(e.get("key", "")).startswith(CONV + "/")}
+        return {e["key"]: e for e in conv_runs(results.load(path), tab)}
 
     def pending(busy):
         return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds) if j not in busy]

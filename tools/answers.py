@@ -235,7 +235,7 @@ def depth_sections(runs):
 
 
 def conv_conditions(runs, tab, rows):
-    every = [r for r in runs if str(r.get("key", "")).startswith(study.CONV + "/") and r.get("tab") == tab]
+    every = study.conv_runs(runs, tab)
     chosen = [r for row in rows for r in row["runs"]]
     early = sum(r["stop_reason"] == "patience" or r["chosen_epoch"] < r["checkpoints"] for r in chosen)
     cap = max(r["budget_tokens"] for r in every)
