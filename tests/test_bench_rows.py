@@ -185,3 +185,16 @@ def test_the_gpu_session_stops_at_once_without_a_gpu(session, monkeypatch, tmp_p
     with pytest.raises(SystemExit, match="no CUDA GPU here.*'A GPU session'"):
         _main(session, monkeypatch, "--out", str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_book_perplexity_read_after_the_animators_terminal_escapes():
+    """Outside a notebook, d2l 0.17.6's Animator clears its output with terminal
+    escapes and no newline, so the closing line does not start a line (seen on
+    2026-12-04: `make bench` stopped with a TypeError on the reference row)."""
+    from tools import bench
+    out = ("time traveller   \n<Figure size 350x250 with 1 Axes>\n\x1b[2K\r\x1b[2K\r"
+           "perplexity 17.6, 29455.1 tokens/sec on cpu\ntime traveller  \n")
+    assert bench.book_perplexity(out) == 17.6
+    assert bench.book_perplexity("perplexity 1.0, 5.0 tokens/sec on cuda:0\n") == 1.0
+    with pytest.raises(ValueError, match="closing"):
+        bench.book_perplexity("Traceback ...")

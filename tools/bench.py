@@ -132,6 +132,18 @@ def build(tab, lib, num_layers=2, num_hiddens=256, vocab_size=28, seed=0):
     return lib.RNNModel(rnn.LSTM(num_hiddens, num_layers), vocab_size)
 
 
+def book_perplexity(text):
+    """The final perplexity in the book's train_ch8 output, whose closing line is
+    "perplexity 1.0, 12345.6 tokens/sec on cuda:0".  Outside a notebook the
+    Animator's clear_output writes terminal escapes ("\\x1b[2K\\r") without a
+    newline before it, so the line need not start at a line start."""
+    found = re.findall(r"perplexity ([0-9.]+|nan|inf), [0-9.]+ tokens/sec", text)
+    if not found:
+        raise ValueError(f"no closing 'perplexity ..., ... tokens/sec' line in the "
+                         f"book's train_ch8 output: {text[-300:]!r}")
+    return float(found[-1])
+
+
 def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=True,
              books=None, seed=0, need_cuda=False):
     """Wall time, tokens/s and final perplexity of one train_ch8 call."""
@@ -159,8 +171,7 @@ def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=
                  "best_valid_epoch": result.best_valid_epoch,
                  "graph_fallback": "not possible" in out.getvalue()}
     else:
-        # the book's closing line: "perplexity 1.0, 12345.6 tokens/sec on cuda:0"
-        ppl = float(re.search(r"^perplexity ([0-9.]+|nan|inf),", out.getvalue(), re.M)[1])
+        ppl = book_perplexity(out.getvalue())
         extra = {"precision": "fp32"}
     return {"wall_s": wall, "tokens_per_s": tokens / wall, "ppl": ppl,
             "device": str(device), "threads": _threads(tab), **extra}
