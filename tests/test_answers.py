@@ -220,7 +220,8 @@ def test_claims_wait_for_enough_seeds(unigram):
     screen = [r for r in conv_runs() if r["seed"] == 0]  # the screen only: one seed per configuration
     en = text_of(answers.render(screen)[0], "04")
     assert "no comparison has 3 seeds on both sides yet" in en
-    assert "significantly" not in en
+    rows = [line for line in en.splitlines() if line.startswith("| ") and "layer" in line]
+    assert rows and not any("↓" in r or "↑" in r for r in rows) and "significantly better" not in en
     runs = ex3_runs()
     for r in runs:
         r["chosen_epoch"] = 12  # no run chose its last checkpoint
@@ -262,24 +263,42 @@ def conv_runs(tab="pytorch", gain=1.0, stuck4=False):
     return out
 
 
+def row(text, label):
+    """The PyTorch column of the answer table's row ``label``."""
+    line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+    return line.split(" | ")[1]
+
+
 def test_depth_answer_follows_the_study_at_convergence(unigram):
-    en = section(text_of(answers.render(conv_runs())[0], "04"), "pytorch")
-    assert "**Answer:** trained to convergence" in en and "RNN 2, GRU 2, LSTM 2." in en
-    assert "GRU 1 layer 5.42 ± 0.02; 2 layers 4.42 ± 0.02 (-1.00, Holm p < 0.01: the 2-layer model is significantly lower)" in en
-    assert "3 layers 5.42 ± 0.02 (+0.00, Holm p = 1.00: no significant difference)" in en
+    en = text_of(answers.render(conv_runs())[0], "04")
+    assert "**Answer:** trained to convergence" in section(en, "pytorch")
+    assert "RNN 2, GRU 2, LSTM 2." in section(en, "pytorch")
+    assert row(en, "GRU 1 layer") == "5.42 ± 0.02"
+    assert row(en, "GRU 2 layers") == "4.42 ± 0.02 (-1.00, p < 0.01 ↓)"  # Holm within the cell
+    assert row(en, "GRU 3 layers") == "5.42 ± 0.02 (+0.00, p = 1.00)"
+    assert row(en, "LSTM 1x436 (wide)") == "5.82 ± 0.02 (+1.30, p < 0.01 ↑)"  # against 2x256
     # only the rate chosen on validation counts: the screen's losers (+0.5) are not averaged in
-    assert "GRU 1 layer 5.42 ± 0.02" in en and "42 of 42 runs at the chosen rates" not in en
-    same = section(text_of(answers.render(conv_runs(gain=0.0))[0], "04"), "pytorch")
+    assert "42 of 42 runs at the chosen rates" not in en
+    assert "| MXNet |" in en and row(en, "GRU 1 layer") and "| GRU 1 layer | 5.42 ± 0.02 | — |" in en
+    same = text_of(answers.render(conv_runs(gain=0.0))[0], "04")
     assert "these seeds show no significant effect of depth" in same
-    depth = next(line for line in same.splitlines() if line.startswith("* **Depth**"))
-    assert "no significant difference" in depth and "significantly" not in depth
+    table = [line for line in same.splitlines() if line.startswith("| GRU") or line.startswith("| RNN")]
+    assert table and not any("↓" in line or "↑" in line for line in table)
 
 
 def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
-    en = section(text_of(answers.render(conv_runs(stuck4=True))[0], "04"), "pytorch")
-    assert "4 layers median 16.95 (3 of 3 runs never left the letter-frequency plateau)" in en
-    assert "not tested: a run diverged or never left the plateau" in en
-    assert "LSTM 1: 0.9M, 2: 0.9M, 3: 0.9M, 4: — (3×∞)" in en and "**Tokens to leave the plateau**" in en
+    en = text_of(answers.render(conv_runs(stuck4=True))[0], "04")
+    assert row(en, "LSTM 4 layers").startswith(
+        "median 16.95 (3 of 3 runs never left the letter-frequency plateau)")
+    assert "not tested: a run diverged or never left the plateau" in row(en, "LSTM 4 layers")
+
+
+def test_depth_table_has_a_column_per_tab(unigram):
+    both = conv_runs() + conv_runs(tab="mxnet", gain=0.0)
+    en = text_of(answers.render(both)[0], "04")
+    line = next(line for line in en.splitlines() if line.startswith("| GRU 2 layers |"))
+    assert line == "| GRU 2 layers | 4.42 ± 0.02 (-1.00, p < 0.01 ↓) | 5.42 ± 0.02 (+0.00, p = 1.00) |"
+    assert "these seeds show no significant effect of depth" in section(en, "mxnet")
 
 
 def test_depth_contrasts_the_short_budget():

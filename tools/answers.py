@@ -24,6 +24,7 @@ number they quote.
 """
 import argparse
 import functools
+import math
 import re
 import statistics
 import sys
@@ -190,9 +191,10 @@ def cell_text(head, sections):
 # ------------------------------------------------------------------ 04: depth
 
 def depth_sections(runs):
-    """Notebook 04: the study at convergence, one section per tab, then the
-    first study's short budget as a contrast."""
-    sections, readme = [], []
+    """Notebook 04: one table of the study at convergence with a column per
+    tab, then per tab its conditions and answer, then the first study's short
+    budget as a contrast."""
+    per_tab, sections, readme = {}, [], []
     for tab in frameworks.NAMES:
         rows = study.conv_summary(runs, tab)
         if not rows:
@@ -201,37 +203,59 @@ def depth_sections(runs):
                              None))
             continue
         groups = {r["config"]: r["runs"] for r in rows}
-        bullets = [conv_conditions(runs, tab, rows)]
-        depth, answer = conv_depth(groups)
-        bullets += depth
-        pairs = [b for b in (conv_pair(groups, study.WIDE + (0.0,), ("lstm", 2, 256, 0.0),
-                                       ("宽度与深度（参数量几乎相同）", "width against depth (almost the same parameters)"),
-                                       ("宽的", "the wide one")),
-                             conv_pair(groups, study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],),
-                                       ("lstm", 2, 256, 0.0),
-                                       (f"层间 dropout {study.DROPOUT_ROW[1]:g}", f"dropout {study.DROPOUT_ROW[1]:g} between layers"),
-                                       ("加 dropout 的", "the one with dropout"))) if b]
-        if pairs:
-            z, e = join(pairs)
-            bullets.append((f"**另外两组比较：** {z}。", f"**Two more comparisons:** {e}."))
-        escape = conv_escape(groups)
-        if escape:
-            bullets.append(escape)
-        sections.append((tab, bullets, answer))
+        marks, answer = conv_depth(groups)
+        per_tab[tab] = (groups, marks)
+        sections.append((tab, [conv_conditions(runs, tab, rows)], answer))
         readme.append(f"#### Notebook 04, depth study at convergence ({TAB_NAMES.get(tab, tab)})\n\n"
                       + study.conv_markdown(rows))
     short = depth_short_budget(runs)
     if short:
         sections.append(("frameworks", [short], None))
-    head = intro(("每种配置试过的学习率、每个种子的测试困惑度、停止原因和离开平台所需的词元",
-                  "rates tried, test perplexity per seed, why each run stopped and the tokens it needed to "
-                  "leave the plateau"))
-    family = ("同一种单元内 2、3、4 层各与 1 层比较为一族；宽度与深度、dropout 各自成族",
-              "within a cell, 2, 3 and 4 layers each against 1 layer; width against depth and dropout are families "
-              "of their own")
-    return cell_text((f"{head[0]}每个 p 值都在它的检验族内经 Holm 校正：{family[0]}。{NOTE[0]}",
-                      f"{head[1]} Every p is Holm-adjusted within its family: {family[1]}. {NOTE[1]}"),
-                     sections), readme
+    head = intro(("每种配置试过的学习率、每个种子的测试困惑度和停止原因",
+                  "rates tried, test perplexity per seed, why each run stopped"))
+    legend = ("表中是在验证集上选定的检查点的测试困惑度，选定学习率下 3 个种子的均值 ± 标准差。括号里：与 1 层之差"
+              "（宽的与 2x256 比，dropout 与不加比）和族内经 Holm 校正的 p 值（同一种单元的更深模型各与 1 层比为一族；"
+              "宽度、dropout 各自成族）；↓/↑：显著更低/更高。",
+              "Test perplexity at the checkpoint chosen on validation, mean ± sd of 3 seeds at the rate chosen "
+              "on validation. In brackets: the difference from 1 layer (wide: from 2x256; dropout: from none) "
+              "and p, Holm-adjusted within the family (a cell's deeper models against its 1 layer; width and "
+              "dropout alone); ↓/↑: significantly lower/higher.")
+    table = conv_table(per_tab) if per_tab else ("", "")
+    return cell_text((f"{head[0]}{legend[0]}{NOTE[0]}\n\n{table[0]}",
+                      f"{head[1]} {legend[1]} {NOTE[1]}\n\n{table[1]}"), sections), readme
+
+
+def conv_table(per_tab):
+    """The (zh, en) markdown table: a row per configuration, a column per tab."""
+    tabs = [t for t in frameworks.NAMES]
+    configs = [(c, L, study.NUM_HIDDENS, 0.0) for c in study.CELLS for L in study.DEPTHS]
+    configs += [study.WIDE + (0.0,), study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],)]
+    configs = [c for c in configs if any(c in per_tab[t][0] for t in per_tab)]
+    out = []
+    for lang in (0, 1):
+        lines = ["| " + ("配置" if lang == 0 else "configuration") + " | "
+                 + " | ".join(TAB_NAMES[t] for t in tabs) + " |", "|" + " --- |" * (len(tabs) + 1)]
+        for c in configs:
+            cells = []
+            for t in tabs:
+                groups, marks = per_tab.get(t, ({}, {}))
+                if c not in groups:
+                    cells.append("—")
+                    continue
+                mark = marks.get(c)
+                cells.append(summary(groups[c], "test_ppl")[lang] + (f" ({mark[lang]})" if mark else ""))
+            lines.append(f"| {conv_label(c)[lang]} | " + " | ".join(cells) + " |")
+        out.append("\n".join(lines))
+    return tuple(out)
+
+
+def conv_label(config):
+    cell, L, h, drop = config
+    if drop:
+        return f"{cell.upper()} {L}x{h}，dropout {drop:g}", f"{cell.upper()} {L}x{h}, dropout {drop:g}"
+    if h != study.NUM_HIDDENS:
+        return f"{cell.upper()} {L}x{h}（宽）", f"{cell.upper()} {L}x{h} (wide)"
+    return f"{cell.upper()} {L} 层", f"{cell.upper()} {L} layer" + ("s" if L > 1 else "")
 
 
 def conv_conditions(runs, tab, rows):
@@ -239,25 +263,30 @@ def conv_conditions(runs, tab, rows):
     chosen = [r for row in rows for r in row["runs"]]
     early = sum(r["stop_reason"] == "patience" or r["chosen_epoch"] < r["checkpoints"] for r in chosen)
     cap = max(r["budget_tokens"] for r in every)
-    precision = sorted({r.get("precision", "fp32") for r in every})
+    precision = {}
+    for r in every:
+        precision.setdefault(r.get("precision", "fp32"), set()).add(r["cell"].upper())
+    precision = [(f"{d}（{'、'.join(sorted(cs))}）", f"{d} ({', '.join(sorted(cs))})")
+                 for d, cs in sorted(precision.items())]
     last = [row["name"] for row in rows if any(r["stop_reason"] != "patience"
                                                and r["chosen_epoch"] == r["checkpoints"] for r in row["runs"])]
-    limit = ((f"预算用完时验证困惑度还在下降的：{'、'.join(last)}，对它们的结论受预算限制。",
-              f" Still improving when the budget ran out: {', '.join(last)}; for these the budget limits the claim.")
+    limit = ((f"预算用完时还在变好的：{'、'.join(last)}（结论受预算限制）。",
+              f" Still improving at the cap: {', '.join(last)} (the budget limits these claims).")
              if last else ("", ""))
-    return (f"**条件：** {len(every)} 次运行；离开平台后连续 {every[0]['patience']} 个检查点没有更好的验证困惑度就停止，"
-            f"最多 {cap:,} 个词元；学习率按种子 0 的验证困惑度选定。按选定学习率的 {len(chosen)} 次运行中，{early} 次因耐心停止"
-            f"或选中了最后一个之前的检查点；精度 {'、'.join(precision)}；设备：{device_of(every)}。{limit[0]}",
-            f"**Conditions:** {len(every)} runs, each stopped after {every[0]['patience']} checkpoints without a better "
-            f"validation perplexity once off the plateau, or at {cap:,} tokens; learning rate chosen on seed 0's "
-            f"validation perplexity. Of the {len(chosen)} runs at the chosen rates, {early} stopped by patience or chose "
-            f"a checkpoint before the last; precision {', '.join(precision)}; device: {device_of(every)}.{limit[1]}")
+    device = device_of(every).removeprefix("CPU: ")
+    return (f"**条件：** {len(every)} 次运行，{'、'.join(z for z, _ in precision)}，{device}；每次训练到离开平台后连续 "
+            f"{every[0]['patience']} 个检查点没有更好的验证困惑度，最多 {cap:,} 个词元。选定学习率下的 {len(chosen)} 次中 "
+            f"{early} 次因耐心停止或选中了更早的检查点。{limit[0]}",
+            f"**Conditions:** {len(every)} runs, {', '.join(e for _, e in precision)}, {device}; each trained until "
+            f"{every[0]['patience']} checkpoints brought no better validation perplexity once off the plateau, at most "
+            f"{cap:,} tokens. Of the {len(chosen)} runs at the chosen rates, {early} stopped by patience or chose "
+            f"an earlier checkpoint.{limit[1]}")
 
 
 def conv_depth(groups):
-    """One bullet per cell: test perplexity per depth, each deeper one
-    against one layer (Holm within the cell); and the answer."""
-    bullets, better, worse = [], [], []
+    """The marks of the table (difference and Holm p of each deeper model
+    against one layer, within its cell; width and dropout alone), and the answer."""
+    marks, better, worse = {}, [], []
     for cell in study.CELLS:
         base = groups.get((cell, 1, study.NUM_HIDDENS, 0.0))
         deeper = [(L, groups[(cell, L, study.NUM_HIDDENS, 0.0)]) for L in study.DEPTHS[1:]
@@ -265,18 +294,15 @@ def conv_depth(groups):
         if not base:
             continue
         family = holm([htest(rs, base, "test_ppl") for _, rs in deeper])
-        zh = [f"{cell.upper()} 1 层 {summary(base, 'test_ppl')[0]}"]
-        en = [f"{cell.upper()} 1 layer {summary(base, 'test_ppl')[1]}"]
         for (L, rs), w in zip(deeper, family):
-            t = htxt(w, (f"{L} 层的", f"the {L}-layer model"), ci=False)
-            zh.append(f"{L} 层 {summary(rs, 'test_ppl')[0]}（{t[0]}）")
-            en.append(f"{L} layers {summary(rs, 'test_ppl')[1]} ({t[1]})")
+            marks[(cell, L, study.NUM_HIDDENS, 0.0)] = mark(w)
             if significant(w):
                 (better if w["diff"] < 0 else worse).append(f"{cell.upper()} {L}")
-        bullets.append(("；".join(zh), "; ".join(en)))
+    for a in (study.WIDE + (0.0,), study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],)):
+        b = ("lstm", 2, study.NUM_HIDDENS, 0.0)
+        if a in groups and b in groups:
+            marks[a] = mark(holm([htest(groups[a], groups[b], "test_ppl")])[0])
     tested_any = tested_any_test(groups)
-    bullets = [(f"**层数**（测试困惑度；括号里是减 1 层之差）：{join(bullets, ('。', '. '))[0]}。",
-                f"**Depth** (test perplexity; in brackets, minus 1 layer): {join(bullets, ('。', '. '))[1]}.")]
     if better:
         answer = ("**答案：** 训练到收敛、学习率按验证集选定时，下列更深的配置显著优于 1 层：" + "、".join(better)
                   + "。" + ("显著更差的：" + "、".join(worse) + "。" if worse else ""),
@@ -293,47 +319,24 @@ def conv_depth(groups):
     else:
         answer = ("**答案：** 这些种子看不出层数带来的显著差别（更小的差别需要更多种子）。",
                   "**Answer:** these seeds show no significant effect of depth (smaller effects would need more seeds).")
-    return bullets, answer
+    return marks, answer
+
+
+def mark(w):
+    """'-0.27, p < 0.01 ↓' (Holm-adjusted), or why there is no test, as a (zh, en) pair."""
+    if "p_holm" not in w:
+        return w["why"]
+    p = w["p_holm"]
+    ptxt = "p < 0.01" if p < 0.01 else (f"p = {p:.3f}" if f"{p:.2f}" == f"{ALPHA:.2f}" else f"p = {p:.2f}")
+    arrow = (" ↓" if w["diff"] < 0 else " ↑") if significant(w) else ""
+    t = f"{w['diff']:+.2f}, {ptxt}{arrow}"
+    return t.replace(", ", "，"), t
 
 
 def tested_any_test(groups):
     """Whether any deeper configuration and its 1-layer base both have MIN_SEEDS seeds."""
     return any(len(rs) >= MIN_SEEDS and len(groups.get((c, 1, h, d), [])) >= MIN_SEEDS
                for (c, L, h, d), rs in groups.items() if L > 1 and h == study.NUM_HIDDENS and not d)
-
-
-def conv_pair(groups, a, b, title, subject):
-    """One bullet comparing configuration ``a`` with ``b`` (a family of one test)."""
-    if a not in groups or b not in groups:
-        return None
-    w = holm([htest(groups[a], groups[b], "test_ppl")])[0]
-    t = htxt(w, subject)
-    za, ea = summary(groups[a], "test_ppl")
-    zb, eb = summary(groups[b], "test_ppl")
-    return (f"{title[0]}：{study.conv_name(*a)} {za}，{study.conv_name(*b)} {zb}（{t[0]}）",
-            f"{title[1]}: {study.conv_name(*a)} {ea}, {study.conv_name(*b)} {eb} ({t[1]})")
-
-
-def conv_escape(groups):
-    """Median tokens each depth needed to leave the letter-frequency plateau."""
-    parts = []
-    for cell in study.CELLS:
-        per = []
-        for L in study.DEPTHS:
-            rs = groups.get((cell, L, study.NUM_HIDDENS, 0.0))
-            if not rs:
-                continue
-            esc = [r.get("escape_tokens") for r in rs]
-            left = [e for e in esc if e is not None]
-            never = len(esc) - len(left)
-            txt = f"{statistics.median(left) / 1e6:.1f}M" if left else "—"
-            per.append((L, txt + (f" ({never}×∞)" if never else "")))
-        if per:
-            parts.append(f"{cell.upper()} " + ", ".join(f"{L}: {t}" for L, t in per))
-    if not parts:
-        return None
-    return ("**离开平台所需的词元**（中位数；∞：没有离开）：" + "；".join(parts) + "。",
-            "**Tokens to leave the plateau** (median; ∞: never): " + "; ".join(parts) + ".")
 
 
 def depth_short_budget(runs):
@@ -346,13 +349,13 @@ def depth_short_budget(runs):
         return None
     flat = sum(abs(r["test_ppl"] - unigram) <= 0.01 * unigram for r in short)
     budget = short[0]["budget_tokens"]
-    return (f"**小预算的教训：** 本笔记本最初的实验每次只训练 {budget:,} 个词元（约 1.3 遍文本）。那时两个框架下 2–4 层的门控网络 "
-            f"{len(short)} 次运行中有 {flat} 次停在只会字母频率的水平（测试困惑度与一元模型的 {unigram:.2f} 相差不到 1%），"
-            f"于是“越深越差”。那是预算的结论，不是深度的结论。",
-            f"**The lesson of the small budget:** this notebook's first study trained each run on {budget:,} tokens "
-            f"(about 1.3 passes over the text). Then {flat} of the {len(short)} runs of 2–4-layer gated networks, "
-            f"both tabs, ended at the letter-frequency level (test perplexity within 1% of the unigram model's "
-            f"{unigram:.2f}), and deeper looked worse. That was a finding about the budget, not about depth.")
+    return (f"**小预算的教训：** 最初的实验每次只训练 {budget:,} 个词元，两个框架下 2–4 层门控网络的 {len(short)} 次运行中"
+            f"有 {flat} 次停在字母频率水平（测试困惑度与一元模型的 {unigram:.2f} 相差不到 1%），于是看上去越深越差："
+            f"那是预算的结论，不是深度的结论。",
+            f"**The lesson of the small budget:** trained on {budget:,} tokens per run, {flat} of the "
+            f"{len(short)} runs of 2–4-layer gated networks (both tabs) ended at the letter-frequency level "
+            f"(within 1% of the unigram model's {unigram:.2f}), so deeper looked worse: a finding about the "
+            f"budget, not about depth.")
 
 
 def chose_last(runs):
