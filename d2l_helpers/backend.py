@@ -54,8 +54,75 @@ class Backend:
     make_step: Callable        # (net, params, lr) -> step(X, Y, state) -> (loss, state)
     wrap_step: Callable        # (step, X, Y, state, params, device) -> step to use
     versions: Callable[[], dict]
+    # what experiments and the CPU settings need (so that no other module imports a framework)
+    seed: Callable             # (seed) -> None: seed the framework's own generator
+    num_params: Callable       # (net) -> int: trainable numbers (Gluon: once prepared)
+    to_numpy: Callable         # (array) -> numpy.ndarray, on the host
+    get_threads: Callable      # () -> int: CPU threads the framework computes with now
+    set_threads: Callable      # (n) -> None: compute with n CPU threads (if it can now)
+    # (cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="default") -> the
+    # book's RNNModel around the framework's rnn/gru/lstm layer, not on a device yet;
+    # init "normal": weights from N(0, 0.01^2), biases 0 (the book's MXNet train_ch8).
+    # It draws no random number that the framework's own model would not (MXNet: none,
+    # train_ch8 initialises), so that a seeded run trains as it always did.
+    make_model: Callable
+    # (net, X, Y, state) -> [per layer, bottom first: dict(state_rms, grad_norm), the
+    # top one with output_rms too]: one forward and backward pass of a make_model net
+    # at its start (X, Y: token indices (batch_size, num_steps), from to_device)
+    layer_signals: Callable
     # (device, net) -> (precision, reason): "fp32" or "bf16" autocast, see d2l_helpers.precision
     precision: Callable = None
+    # (net, device) -> net on device; None: prepare() puts the model there (MXNet)
+    move_model: Callable = None
+
+
+CELLS = ("rnn", "gru", "lstm")       # the layers make_model builds
+INITS = ("default", "normal")       # the starts make_model knows
+
+
+def check_model_args(cell, init):
+    """A clear error for a cell or a start that ``make_model`` does not know."""
+    if cell not in CELLS:
+        raise ValueError(f"cell={cell!r}; use one of {', '.join(CELLS)}")
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
+
+
+def snapshot(b, params):
+    """Copies of the weight arrays ``params`` (``b.params(net)``), for :func:`restore`."""
+    return [b.copy(p) for p in params]
+
+
+def restore(b, params, saved):
+    """Put the copies ``saved`` (from :func:`snapshot`) back into ``params``, in place
+    (the arrays keep their identity, gradient buffers and device)."""
+    for p, s in zip(params, saved):
+        b.assign(p, s)
+
+
+def put_on(b, net, device):
+    """``net`` on ``device`` where the framework needs it moved (``b.move_model``)."""
+    return net if b.move_model is None or device is None else b.move_model(net, device)
+
+
+def decode(b, prefix, num_preds, net, vocab, device, choose):
+    """Feed ``prefix`` to ``net`` then generate ``num_preds`` tokens, each
+    ``choose(scores)`` of the last output ((1, vocab) scores -> token index):
+    ``b.argmax`` is the book's greedy ``predict_ch8``."""
+    state = b.begin_state(net, 1, device)
+    outputs = [vocab[prefix[0]]]
+
+    def get_input():  # the last character, shape (1, 1)
+        return b.to_device([[outputs[-1]]], device)
+
+    with b.no_grad():
+        for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
+            _, state = net(get_input(), state)
+            outputs.append(vocab[y])
+        for _ in range(num_preds):
+            y, state = net(get_input(), state)
+            outputs.append(choose(y))
+    return "".join(vocab.idx_to_token[i] for i in outputs)
 
 
 def check_num_preds(num_preds):
@@ -219,20 +286,7 @@ class BookAPI:
         check_num_preds(num_preds)
         data.check_prefix(prefix, vocab)
         check_model_device(b, net, device, "predict_ch8")
-        state = b.begin_state(net, 1, device)
-        outputs = [vocab[prefix[0]]]
-
-        def get_input():  # the last character, shape (1, 1)
-            return b.to_device([[outputs[-1]]], device)
-
-        with b.no_grad():
-            for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
-                _, state = net(get_input(), state)
-                outputs.append(vocab[y])
-            for _ in range(num_preds):
-                y, state = net(get_input(), state)
-                outputs.append(b.argmax(y))
-        return "".join(vocab.idx_to_token[i] for i in outputs)
+        return decode(b, prefix, num_preds, net, vocab, device, b.argmax)
 
     # ------------------------------------------------------------ evaluation
 
@@ -281,22 +335,17 @@ class BookAPI:
         check_model_device(b, net, device, "train_ch8")
         valid_corpus = getattr(train_iter, "valid_corpus", None)
         params = b.params(net)
-
-        def restore(saved):
-            for p, s in zip(params, saved):
-                b.assign(p, s)
-
         run = training.Run(
             train_epoch=train_epoch_fn(b, net, train_iter, lr, device, use_random_iter,
                                        dtype),
             evaluate=lambda: self.evaluate_ppl(net, valid_corpus, device),
             predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
-            snapshot=lambda: [b.copy(p) for p in params],
-            restore=restore,
+            snapshot=lambda: snapshot(b, params),
+            restore=lambda saved: restore(b, params, saved),
             valid_tokens=0 if valid_corpus is None else len(valid_corpus),
             vocab_size=len(vocab))
         history = training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
-                               tab=b.tab, mode=modes.resolve(mode),
+                               backend=b, mode=modes.resolve(mode),
                                valid_every=valid_every, label=label,
                                versions=b.versions(), prefixes=PREFIXES,
                                precision=dtype, early_stop=early_stop)

@@ -24,7 +24,7 @@ train 2.7x slower in total than with one thread each.  So:
   every operator runs in the thread that called it (the training's), and
   ``MXNET_OMP_MAX_THREADS`` to the usable cores, a ceiling; the count itself
   is that thread's OpenMP setting, which MXNet's ``MXSetNumOMPThreads``
-  changes at any time (:func:`set_mxnet_omp_threads`).  Without the naive
+  changes at any time (``d2l_helpers.mxnet``'s ``set_threads``).  Without the naive
   engine (the user chose another, or MXNet was imported before
   ``d2l_helpers.mxnet``), operators run in MXNet's own worker threads, which no call
   reaches: MXNet then keeps the share of the moment it was imported.
@@ -41,7 +41,6 @@ import platform
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -234,11 +233,13 @@ def fair_share(usable, entries, name):
 class TrainingShare:
     """One training's place in the registry; ``training.fit`` uses it as::
 
-        share = cpu.TrainingShare(framework, device)  # before the first epoch
-        share.rebalance()                             # before every epoch
-        share.leave()                                 # in ``finally``
+        share = cpu.TrainingShare(backend, device)  # before the first epoch
+        share.rebalance()                           # before every epoch
+        share.leave()                               # in ``finally``
 
-    ``threads`` is the count the framework computes with now.  A training on
+    ``backend`` (a :class:`~d2l_helpers.backend.Backend`) reads and sets the
+    framework's threads (``get_threads``, ``set_threads``); ``threads`` is the
+    count the framework reports after each change.  A training on
     a GPU takes no share of the CPU.  Never raises
     because of the registry: if its folder cannot be written, the training
     runs alone with one notice."""
@@ -247,22 +248,23 @@ class TrainingShare:
     CHECK_EVERY = 0.2    # seconds between two looks at the registry in check()
     # (a look reads one small file per training, about 1 ms for four: 0.5% of the time)
 
-    def __init__(self, framework, device="cpu", registry=None):
-        self.framework = framework
+    def __init__(self, backend, device="cpu", registry=None):
+        self.backend = backend
+        self.framework = framework = backend.tab
         self.registry = registry or Registry()
         self.name = f"{os.getpid()}-{id(self):x}"
         self.started = time.time()
         self.mode = requested()
         if re.match(r"(cuda|gpu)", str(device)):
             self.mode = "off"  # trains on a GPU: takes no share of the CPU
-        self.fixed = _fixed(framework, self.mode)
+        self.fixed = _fixed(backend, self.mode)
         self.usable, self.why = usable_cpus()
-        # PyTorch can always change its thread count; MXNet only with the naive engine
-        self.dynamic = framework == "pytorch" or mxnet_is_dynamic()
+        # MXNet changes its count only with the naive engine (its threads are fixed at import)
+        self.dynamic = framework != "mxnet" or mxnet_is_dynamic()
         if framework == "mxnet" and self.dynamic:
             self.usable = min(self.usable, mxnet_ceiling())
         self.others = 0
-        self.threads = self.fixed[0] if self.fixed else current_threads(framework)
+        self.threads = self.fixed[0] if self.fixed else backend.get_threads()
         self._written = self._last_call = self._longest_gap = 0.0
         self.ok = True
         if self.mode != "off":
@@ -299,11 +301,8 @@ class TrainingShare:
             return self.threads  # MXNet's pool was fixed at import
         share = fair_share(self.usable, entries, self.name)
         if share != self.threads:
-            if self.framework == "pytorch":
-                set_torch_threads(share)
-            else:
-                set_mxnet_omp_threads(share)
-            self.threads = share
+            self.backend.set_threads(share)
+            self.threads = self.backend.get_threads()
         return self.threads
 
     def describe(self):
@@ -336,8 +335,8 @@ _active = []  # the TrainingShare of the training running in this process, if an
 def check():
     """Rebalance the running training if it has not looked for a while.
 
-    Cheap enough for every minibatch (one clock read): ``d2l_helpers.torch``
-    calls it in the training loop, so that a training adapts within a fifth of a second
+    Cheap enough for every minibatch (one clock read): the training loop
+    (``backend.train_epoch_fn``, every framework) calls it, so that a training adapts within a fifth of a second
     when another one starts, not only at its next epoch."""
     if _active:
         share = _active[-1]
@@ -345,41 +344,22 @@ def check():
             share.rebalance()
 
 
-def _fixed(framework, mode):
+def _fixed(b, mode):
     """(threads, reason) when the user fixed the count, else None."""
     if isinstance(mode, int):
-        if framework == "mxnet" and _user_env("mxnet"):
-            return current_threads("mxnet"), f"set by {_user_env('mxnet')}"
+        if b.tab == "mxnet" and _user_env("mxnet"):
+            return b.get_threads(), f"set by {_user_env('mxnet')}"
         return mode, f"D2L_THREADS={mode}"
-    env = _user_env(framework)
-    return (current_threads(framework), f"set by {env}") if env else None
-
-
-def set_torch_threads(n):
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-
-
-def current_threads(framework):
-    """The threads ``framework`` computes with in this process now."""
-    if framework == "pytorch":
-        torch = sys.modules.get("torch")
-        return torch.get_num_threads() if torch is not None else usable_cpus()[0]
-    if mxnet_is_dynamic() and _mxnet_omp.get(threading.get_ident()):
-        return _mxnet_omp[threading.get_ident()]
-    return mxnet_threads()
+    env = _user_env(b.tab)
+    return (b.get_threads(), f"set by {env}") if env else None
 
 
 # ------------------------------------------------------------ MXNet at run time
 
-_mxnet_omp = {}  # thread id -> the OpenMP threads set for it by set_mxnet_omp_threads
-
-
 def mxnet_is_dynamic():
     """True when MXNet runs every operator in the calling thread (the naive
-    engine, set by ``import d2l_helpers``), so :func:`set_mxnet_omp_threads`
-    changes how many threads it computes with."""
+    engine, set by :func:`set_mxnet_threads`), so ``d2l_helpers.mxnet``'s
+    ``set_threads`` changes how many threads it computes with."""
     return (os.environ.get("MXNET_ENGINE_TYPE") == NAIVE
             and os.environ.get(_OURS_ENGINE) == NAIVE
             and _mxnet_env_is_ours())
@@ -394,19 +374,6 @@ def mxnet_ceiling():
     """The most threads MXNet can use in this process (fixed at its import)."""
     value = os.environ.get("MXNET_OMP_MAX_THREADS", "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else mxnet_threads()
-
-
-def set_mxnet_omp_threads(n):
-    """Make MXNet compute with ``n`` threads (at most :func:`mxnet_ceiling`) in
-    the calling thread: MXNet 1.9's ``MXSetNumOMPThreads``, which sets that
-    thread's OpenMP thread count.  Has an effect only with the naive engine
-    (:func:`mxnet_is_dynamic`), where operators run in the calling thread."""
-    mx = sys.modules.get("mxnet")
-    if mx is None:
-        return
-    import ctypes
-    mx.base.check_call(mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(int(n))))
-    _mxnet_omp[threading.get_ident()] = int(n)
 
 
 @functools.lru_cache(maxsize=None)
@@ -465,7 +432,7 @@ def mxnet_threads():
 def set_mxnet_threads(notice=True):
     """Choose MXNet's thread count before ``import mxnet``; return it.
 
-    Importing ``d2l_helpers.mxnet`` calls this (through :func:`configure`),
+    Importing ``d2l_helpers.mxnet`` calls this (before ``import mxnet``),
     and so does ``%load_ext d2l_helpers.tab`` when the MXNet tab is active;
     ``import d2l_helpers`` alone does not.  MXNet reads the variable once,
     when it is first imported.  If MXNet was
@@ -511,29 +478,22 @@ def prepare_mxnet():
         os.environ["GOMP_SPINCOUNT"] = os.environ[_OURS_SPIN] = GOMP_SPIN
 
 
-def mxnet_imported(threads):
-    """Called by ``d2l_helpers.mxnet`` once MXNet is imported: with the naive
-    engine, this (the importing) thread computes with ``threads``."""
-    if mxnet_is_dynamic():
-        set_mxnet_omp_threads(threads)
+def configure(b):
+    """What ``d2l_helpers.torch``/``.mxnet`` call once their framework is
+    imported (``b``: their Backend); returns the threads it computes with.
 
-
-def configure(framework):
-    """What ``d2l_helpers.torch``/``.mxnet`` call at import; returns the threads.
-
-    Sets glibc's memory reuse, and the framework's thread count: PyTorch's
-    to this training's share now (``fit`` re-checks it as it trains), MXNet's
-    as :func:`set_mxnet_threads` does."""
+    Sets glibc's memory reuse, and the framework's thread count to this
+    training's share now (``fit`` re-checks it as it trains), unless
+    ``D2L_THREADS=off`` or the user set the framework's own variable.  MXNet
+    must also have had :func:`set_mxnet_threads` and :func:`prepare_mxnet`
+    before its import."""
     keep_freed_memory_for_reuse()
     mode = requested()
-    if framework == "mxnet":
-        threads = set_mxnet_threads()
-        prepare_mxnet()
-        return threads  # d2l_helpers.mxnet then calls mxnet_imported()
-    if mode == "off" or _user_env("pytorch"):
-        return current_threads("pytorch")
-    set_torch_threads(mode if isinstance(mode, int) else _initial_share())
-    return current_threads("pytorch")
+    fixed_at_import = b.tab == "mxnet" and not mxnet_is_dynamic()  # noticed before import
+    if mode == "off" or _user_env(b.tab) or fixed_at_import:
+        return b.get_threads()
+    b.set_threads(mode if isinstance(mode, int) else _initial_share())
+    return b.get_threads()
 
 
 # ------------------------------------------------------------ memory

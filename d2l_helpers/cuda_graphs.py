@@ -1,4 +1,5 @@
-"""CUDA graphs for the PyTorch training step (used by ``d2l_helpers.torch``).
+"""CUDA graphs for the PyTorch training step: part of the PyTorch tab
+(``frameworks.TABS["pytorch"].modules``), imported by ``d2l_helpers.torch`` only.
 
 On a GPU, the chapter's small model spends most of each step launching
 kernels from Python, not computing.  A CUDA graph records the kernels of one
@@ -27,7 +28,7 @@ import os
 
 import torch
 
-from . import notices
+from . import backend, notices
 from .errors import ConfigError
 
 GRAPH_WARMUPS = 3            # eager runs on a side stream before capturing
@@ -106,25 +107,24 @@ class _GraphStep:
         return self.loss, self.next_state
 
 
-def _checked(build, eager, params):
+def _checked(build, eager, params, b):
     """Build a captured runner with ``build()`` and check it against ``eager``.
 
     ``build()`` returns ``(runner, replay_once)``; ``eager()`` and
     ``replay_once()`` each train from the same weights and return a loss.
-    The weights are put back after the warm-up, the check and any failure;
-    a difference raises RuntimeError."""
-    saved = [p.detach().clone() for p in params]
+    The weights are put back (``backend.restore`` with the Backend ``b``)
+    after the warm-up, the check and any failure; a difference raises
+    RuntimeError."""
+    saved = backend.snapshot(b, params)
 
     def put_back():
-        with torch.no_grad():
-            for p, s in zip(params, saved):
-                p.copy_(s)
+        backend.restore(b, params, saved)
 
     try:
         runner, replay_once = build()
         put_back()  # undo the warm-up's updates
         l_eager = eager()  # the check: the same work each way
-        w_eager = [p.detach().clone() for p in params]
+        w_eager = backend.snapshot(b, params)
         put_back()
         l_graph = replay_once()
         same = torch.allclose(l_eager, l_graph, rtol=CHECK_RTOL, atol=CHECK_ATOL) and all(
@@ -142,9 +142,10 @@ def _fallback_notice(key, what, e, instead):
                  f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); {instead}")
 
 
-def graph_or_eager(step, X, Y, state, params, device, capture=cuda_capture):
+def graph_or_eager(step, X, Y, state, params, device, b, capture=cuda_capture):
     """The captured step if it can be built and gives the eager step's
     result on a first minibatch; otherwise ``step`` itself, with a notice.
+    ``b``: PyTorch's Backend (its ``copy``/``assign`` put the weights back).
     With ``D2L_CUDA_GRAPH=epoch`` the captured step is wrapped in an
     :class:`EpochGraphs`, whose ``run_epoch`` trains many minibatches per replay."""
     if torch.device(device).type != "cuda" and capture is cuda_capture:
@@ -158,12 +159,12 @@ def graph_or_eager(step, X, Y, state, params, device, capture=cuda_capture):
         return graph, lambda: graph(X, Y, state)[0]
 
     try:
-        graph = _checked(build, lambda: step(X, Y, _clone(state))[0], params)
+        graph = _checked(build, lambda: step(X, Y, _clone(state))[0], params, b)
     except Exception as e:  # noqa: BLE001 - any failure means: train eagerly
         _fallback_notice("cuda-graph", "CUDA graph capture", e, "training without it")
         return step
     if mode == "epoch":
-        return EpochGraphs(step, graph, params, capture)
+        return EpochGraphs(step, graph, params, b, capture)
     return graph
 
 
@@ -211,8 +212,8 @@ class EpochGraphs:
     check fails, that epoch and all later ones train one step at a time,
     after a one-line notice."""
 
-    def __init__(self, step, per_step, params, capture=cuda_capture):
-        self.step, self.per_step, self.params = step, per_step, params
+    def __init__(self, step, per_step, params, b, capture=cuda_capture):
+        self.step, self.per_step, self.params, self.b = step, per_step, params, b
         self.capture, self.graphs, self.failed = capture, {}, False
 
     def __call__(self, X, Y, state):
@@ -232,7 +233,7 @@ class EpochGraphs:
             return _chunk(self.step, Xs, Ys, _clone(state), begin_state, reset)[0]
 
         try:
-            self.graphs[k] = _checked(build, eager, self.params)
+            self.graphs[k] = _checked(build, eager, self.params, self.b)
         except Exception as e:  # noqa: BLE001 - any failure: one step at a time
             self.failed = True
             _fallback_notice("cuda-graph-epoch", f"a CUDA graph of {k} minibatches", e,

@@ -12,7 +12,9 @@ recurrent and dense layers hybridized, clipping and SGD fused into two
 operators, and MXNet threads from this process's share of the CPU (``cpu.py``).
 """
 import contextlib
+import ctypes
 import math
+import threading
 
 import numpy as _onp
 
@@ -25,17 +27,17 @@ from .devices import describe_device  # noqa: F401
 from .plot import plot_histories  # noqa: F401
 from .training import History  # noqa: F401
 
-CPU_THREADS = cpu.configure("mxnet")  # before MXNet is imported; see cpu.py
+cpu.set_mxnet_threads()  # before MXNet is imported: its engine and threads; see cpu.py
+cpu.prepare_mxnet()
 
 try:
     import mxnet as mx
     from mxnet import autograd, gluon, init, np, npx
-    from mxnet.gluon import nn
+    from mxnet.gluon import nn, rnn
 except (ImportError, AttributeError, OSError) as e:  # numpy >= 1.24 -> AttributeError
     raise frameworks.unavailable_error("mxnet", e) from e
 
 npx.set_np()
-cpu.mxnet_imported(CPU_THREADS)  # the naive engine: this thread's share of the cores
 
 FRAMEWORK = "mxnet"  # the tab's name
 CLIP_THETA = 1       # the book clips gradients to norm 1
@@ -194,6 +196,76 @@ def _train_step(net, params, lr, dtype="fp32", device=None):
     return step
 
 
+# ---------------------------------------------------------------- for experiments
+
+def make_model(cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="default"):
+    """The chapter's ``RNNModel`` around an ``rnn.RNN/GRU/LSTM`` of
+    ``num_layers`` layers (``dropout`` between them), its weights not drawn
+    yet: ``train_ch8`` initialises it on its device with N(0, 0.01^2), as the
+    book does, whatever ``init`` says.  ``init`` ("default": Gluon's default
+    initializer; "normal": N(0, 0.01^2), zero biases) is kept as ``net.start``
+    for :func:`layer_signals`, which draws the weights itself."""
+    backend.check_model_args(cell, init)
+    layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
+        num_hiddens, num_layers, dropout=dropout)
+    net = RNNModel(layer, vocab_size)
+    net.start = init
+    return net
+
+
+def _rms(x):
+    return float(np.sqrt((x ** 2).mean()))
+
+
+def layer_signals(net, X, Y, state):
+    """One forward and backward pass of a :func:`make_model` net on the token
+    minibatch ``X``, ``Y`` (batch_size, num_steps) from ``state``; per layer,
+    bottom first: the RMS of its last hidden state, the norm of the loss's
+    gradient with respect to its weights (biases left out), and for the top
+    layer the RMS of its output (what the output layer sees).  The weights
+    are drawn first, on the CPU, as :func:`make_model` was asked (``net.start``)."""
+    if getattr(net, "start", "default") == "normal":
+        net.initialize(mx.init.Normal(0.01), force_reinit=True)
+    else:
+        net.initialize(force_reinit=True)  # Gluon's default initializer
+    with autograd.record():
+        out, state = net.rnn(npx.one_hot(X.T, net.vocab_size), state)
+        h = out.shape[-1]
+        loss = _xent(net.dense(out.reshape(-1, h)), Y.T.reshape(-1)).mean()
+    loss.backward()
+    params = net.rnn.collect_params()
+    signals = [dict(state_rms=_rms(state[0][k]), grad_norm=math.sqrt(sum(
+        float((p.grad() ** 2).sum()) for name, p in params.items()
+        if f"l{k}_" in name and name.endswith("weight"))))
+        for k in range(len(state[0]))]
+    signals[-1]["output_rms"] = _rms(out)
+    return signals
+
+
+def _num_params(net):
+    if isinstance(net, gluon.Block):  # shapes are known after prepare (or a forward pass)
+        return sum(int(_onp.prod(p.shape)) for p in net.collect_params().values())
+    return sum(int(p.size) for p in net.params)
+
+
+_omp = {}  # thread id -> the OpenMP threads set for it by _set_threads
+
+
+def _set_threads(n):
+    """Compute with ``n`` threads in the calling thread: MXNet 1.9's
+    ``MXSetNumOMPThreads``, which sets that thread's OpenMP count.  Only with
+    the naive engine (:func:`cpu.mxnet_is_dynamic`), where operators run in the
+    calling thread; otherwise MXNet keeps the count it read at import."""
+    if not cpu.mxnet_is_dynamic():
+        return
+    mx.base.check_call(mx.base._LIB.MXSetNumOMPThreads(ctypes.c_int(int(n))))
+    _omp[threading.get_ident()] = int(n)
+
+
+def _get_threads():
+    return (cpu.mxnet_is_dynamic() and _omp.get(threading.get_ident())) or cpu.mxnet_threads()
+
+
 # ---------------------------------------------------------------- the op table
 
 def _to_device(a, device):
@@ -229,9 +301,17 @@ BACKEND = backend.Backend(
     make_step=_train_step,
     wrap_step=lambda step, *args: step,  # no graph capture for MXNet
     versions=lambda: {"mxnet": mx.__version__, "threads": CPU_THREADS},
+    seed=mx.random.seed,
+    num_params=_num_params,
+    to_numpy=lambda a: a.asnumpy(),
+    get_threads=_get_threads,
+    set_threads=_set_threads,
+    make_model=make_model,
+    layer_signals=layer_signals,
     # fp32 only: MXNet's AMP (bf16 through oneDNN) is not wired in or measured yet.
     precision=lambda device, net=None: _precision.choose(False, "MXNet", supported=False),
 )
+CPU_THREADS = cpu.configure(BACKEND)  # the naive engine: this thread's share of the cores
 
 _book = backend.BookAPI(BACKEND)
 try_gpu, try_all_gpus = _book.try_gpu, _book.try_all_gpus

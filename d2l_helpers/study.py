@@ -1,9 +1,12 @@
 """The depth study (notebook 04): runs at an exact token budget, and the
 statistics to read them.
 
-Framework-neutral: it trains through the public API of the ``d2l`` module it
-is given (``from d2l_helpers import torch as d2l`` or ``mxnet as d2l``):
-``make_loader``, ``train_ch8``, ``evaluate_ppl``, ``try_gpu``.
+Framework-neutral: it imports no framework, and trains through the public
+API of the ``d2l`` module it is given (``from d2l_helpers import torch as
+d2l`` or ``mxnet as d2l``): ``make_loader``, ``train_ch8``, ``evaluate_ppl``,
+``try_gpu``, and ``d2l.BACKEND`` (:class:`d2l_helpers.backend.Backend`) for
+the rest: seeding, the chapter's model, weight snapshots, parameter counts,
+logits as NumPy, the signals at initialisation.
 
 * :func:`split_heldout` cuts the held-out tail into validation (for choosing
   the checkpoint) and test (for reporting).
@@ -30,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import config, frameworks, modes
+from . import backend, config, frameworks, modes
 
-CELLS = ("rnn", "gru", "lstm")
+CELLS = backend.CELLS  # ("rnn", "gru", "lstm")
 DEPTHS = (1, 2, 3, 4)
 NUM_HIDDENS = 256
 # The width-vs-depth pair: one LSTM layer of 436 hidden units has 824,940
@@ -71,7 +74,7 @@ def configs(depths=DEPTHS, wide=True):
 # book's MXNet train_ch8 re-initialises every weight from N(0, 0.01^2) and the
 # biases to zero.  init="normal" gives a PyTorch model MXNet's start, so that
 # the frameworks' different plain-RNN results can be traced to it (or not).
-INITS = ("default", "normal")
+INITS = backend.INITS  # ("default", "normal")
 
 
 def run_key(cell, num_layers, num_hiddens, seed, init="default"):
@@ -167,65 +170,16 @@ class BudgetIter:
         return self.batches_per_checkpoint
 
 
-# ---------------------------------------------------------------- frameworks
-
-def _framework(d2l):
-    return getattr(d2l, "FRAMEWORK", d2l.__name__.rsplit(".", 1)[-1])
-
+# ---------------------------------------------------------------- through the Backend
+#
+# Everything framework-specific goes through ``d2l.BACKEND`` of the module
+# given (see d2l_helpers.backend.Backend); this module imports no framework.
 
 def seed_everything(d2l, seed):
     """Seed Python (the minibatch offsets), NumPy and the framework."""
     random.seed(seed)
     np.random.seed(seed)
-    if _framework(d2l) == "pytorch":
-        import torch
-        torch.manual_seed(seed)
-    else:
-        import mxnet as mx
-        mx.random.seed(seed)
-
-
-def _scratch(net):
-    """A from-scratch model (the book's ``RNNModelScratch``): a plain list of
-    tensors in ``net.params``, no Module or Block around them."""
-    return (isinstance(getattr(net, "params", None), list)
-            and not hasattr(net, "state_dict") and not hasattr(net, "collect_params"))
-
-
-def _snapshot_fn(net):
-    if _scratch(net):  # a list of tensors (PyTorch) or arrays (MXNet)
-        return lambda: [p.detach().clone() if hasattr(p, "clone") else p.copy()
-                        for p in net.params]
-    if hasattr(net, "state_dict"):  # PyTorch
-        return lambda: {k: v.detach().clone() for k, v in net.state_dict().items()}
-    params = net.collect_params()  # MXNet Gluon
-    return lambda: {k: p.data().copy() for k, p in params.items()}
-
-
-def _load(net, weights):
-    if _scratch(net):
-        if hasattr(net.params[0], "clone"):  # PyTorch: in place, keeping requires_grad
-            import torch
-            with torch.no_grad():
-                for p, w in zip(net.params, weights):
-                    p.copy_(w)
-        else:  # MXNet: in place, keeping the attached gradient buffers
-            for p, w in zip(net.params, weights):
-                p[:] = w
-    elif hasattr(net, "load_state_dict"):
-        net.load_state_dict(weights)
-    else:
-        for k, p in net.collect_params().items():
-            p.set_data(weights[k])
-
-
-def num_params(net):
-    """The number of trainable numbers in ``net``."""
-    if _scratch(net):
-        return sum(int(np.prod(p.shape)) for p in net.params)
-    if hasattr(net, "parameters") and not hasattr(net, "collect_params"):
-        return sum(p.numel() for p in net.parameters() if p.requires_grad)
-    return sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+    d2l.BACKEND.seed(seed)
 
 
 # ---------------------------------------------------------------- one run
@@ -244,7 +198,9 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None,
             evaluate=None, record=None, early_stop=None, **fields):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
-    minibatches.  Returns ``(result dict, History, net)``: the checkpoint with
+    minibatches.  ``make_model(cell, num_layers, num_hiddens, vocab_size,
+    device)`` builds it (None: the chapter's model of ``d2l``'s framework,
+    :func:`model_factory`).  Returns ``(result dict, History, net)``: the checkpoint with
     the lowest validation perplexity is chosen (``net`` holds its weights), and
     its test perplexity is the number to report.  ``extra_eval`` ({name: tokens}) adds the chosen
     checkpoint's perplexity on more held-out texts (``heldout_ppl``);
@@ -259,10 +215,13 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     check_record(record, fields)
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
+    make_model = make_model or model_factory(d2l)
     net = make_model(cell, num_layers, num_hiddens, len(data["vocab"]), device)
     loader = d2l.make_loader(data["corpus"], data["vocab"], batch_size,
                              num_steps, valid_corpus=data["valid"])
-    it = BudgetIter(loader, batches_per_checkpoint, snapshot=_snapshot_fn(net))
+    b = d2l.BACKEND
+    it = BudgetIter(loader, batches_per_checkpoint,
+                    snapshot=lambda: backend.snapshot(b, b.params(net)))
     label = f"{cell.upper()} {num_layers}x{num_hiddens}, seed {seed}"
     hist = d2l.train_ch8(net, it, data["vocab"], lr, checkpoints, device,
                          valid_every=1, label=label, early_stop=early_stop,
@@ -271,13 +230,13 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     budget = checkpoints * batches_per_checkpoint * batch_size * num_steps
     chosen = hist.best_valid_epoch
     final = list(it.kept)[-1]
-    _load(net, it.kept[chosen])
+    backend.restore(b, b.params(net), it.kept[chosen])
     test_ppl = d2l.evaluate_ppl(net, data["test"], device)
     heldout = {name: d2l.evaluate_ppl(net, tokens, device)
                for name, tokens in (extra_eval or {}).items()}
     result = dict(
         cell=cell, num_layers=num_layers, num_hiddens=num_hiddens, seed=seed,
-        params=num_params(net), lr=lr, budget_tokens=budget,
+        params=b.num_params(net), lr=lr, budget_tokens=budget,
         tokens_seen=hist.tokens_seen[-1] if hist.tokens_seen else 0,
         passes=(hist.tokens_seen[-1] if hist.tokens_seen else 0) / len(data["corpus"]),
         chosen_epoch=chosen, checkpoints=checkpoints,
@@ -330,8 +289,9 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     ``depth-init-normal/``, apart from the study itself."""
     if init not in INITS:
         raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
-    make_model = make_model or globals()["make_model"]
-    if init != "default":
+    if make_model is None:
+        make_model = model_factory(d2l, init=init)
+    elif init != "default":
         make_model = functools.partial(make_model, init=init)
     p = plan()  # says what a mode other than full cuts
     data = load_data(d2l)
@@ -392,47 +352,26 @@ class _quiet:
         return False
 
 
-def make_model(cell, num_layers, num_hiddens, vocab_size, device, init="default",
-               dropout=0.0):
-    """The chapter's ``RNNModel`` with an ``nn.RNN/GRU/LSTM`` (PyTorch) or
-    ``rnn.RNN/GRU/LSTM`` (MXNet) of ``num_layers`` layers, for the active tab;
+def make_model(d2l, cell, num_layers, num_hiddens, vocab_size, device=None,
+               init="default", dropout=0.0):
+    """The chapter's ``RNNModel`` with a framework layer (``nn.RNN/GRU/LSTM`` in
+    PyTorch, ``rnn.RNN/GRU/LSTM`` in MXNet) of ``num_layers`` layers, for the
+    framework of the module ``d2l``, on ``device`` where that framework puts
+    models first (MXNet's ``train_ch8`` initialises a model on its device);
     ``dropout``: the framework's own dropout between layers.
 
     ``init="normal"``: every weight drawn from N(0, 0.01^2), every bias zero,
     which is where the book's MXNet ``train_ch8`` starts each model; under
     MXNet that is what happens anyway, so it changes nothing there."""
-    if cell not in CELLS:
-        raise ValueError(f"cell={cell!r}; use one of {', '.join(CELLS)}")
-    if init not in INITS:
-        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
-    if config.active_tab() == "pytorch":
-        from torch import nn
-        from . import torch as d2l
-        layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
-            vocab_size, num_hiddens, num_layers, dropout=dropout)
-        net = d2l.RNNModel(layer, vocab_size).to(device)
-        if init == "normal":
-            normal_init(net)
-        return net
-    from mxnet.gluon import rnn
-    from . import mxnet as d2l
-    layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
-        num_hiddens, num_layers, dropout=dropout)
-    return d2l.RNNModel(layer, vocab_size)  # train_ch8 initialises it on device
+    b = d2l.BACKEND
+    net = b.make_model(cell, num_layers, num_hiddens, vocab_size, dropout=dropout, init=init)
+    return backend.put_on(b, net, device)
 
 
-def normal_init(net, sd=0.01):
-    """PyTorch: draw every weight of ``net`` from N(0, sd^2) and set every bias
-    to zero, in place (MXNet's ``init.Normal(0.01)`` leaves Gluon's biases at
-    their own initialiser, zero).  Returns ``net``."""
-    import torch
-    with torch.no_grad():
-        for name, p in net.named_parameters():
-            if name.rsplit(".", 1)[-1].startswith("bias"):
-                p.zero_()
-            else:
-                p.normal_(0.0, sd)
-    return net
+def model_factory(d2l, init="default", dropout=0.0):
+    """``make_model(cell, num_layers, num_hiddens, vocab_size, device)`` for
+    :func:`run_one`: :func:`make_model` of ``d2l``'s framework."""
+    return functools.partial(make_model, d2l, init=init, dropout=dropout)
 
 
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight groups per layer
@@ -449,14 +388,15 @@ def param_formula(cell, num_layers, num_hiddens, vocab_size):
     return total + h * vocab_size + vocab_size
 
 
-def param_count(cell, num_layers, num_hiddens, vocab_size, device=None):
-    """Parameters of the framework's model, counted from its arrays."""
-    net = make_model(cell, num_layers, num_hiddens, vocab_size, device or "cpu")
-    if hasattr(net, "collect_params"):  # MXNet: draw the weights first
-        from mxnet import np as mnp
-        net.initialize()
-        net(mnp.zeros((1, 1)), net.begin_state(batch_size=1))
-    return num_params(net)
+def param_count(cell, num_layers, num_hiddens, vocab_size, d2l=None):
+    """Parameters of the framework's model, counted from its arrays once it is
+    prepared for training on the CPU (Gluon draws its weights then).  ``d2l``:
+    the module of a tab (default: the active tab's, ``D2L_TAB``)."""
+    d2l = d2l or _tab_module(config.active_tab())
+    b, device = d2l.BACKEND, d2l.BACKEND.cpu()
+    net = make_model(d2l, cell, num_layers, num_hiddens, vocab_size, device)
+    b.prepare(net, None, device)
+    return b.num_params(net)
 
 
 def sample_text(d2l, net, vocab, prefix, num_preds, temperature=0.7, seed=0,
@@ -469,28 +409,14 @@ def sample_text(d2l, net, vocab, prefix, num_preds, temperature=0.7, seed=0,
                          f"use d2l.predict_ch8 for greedy decoding")
     rng = np.random.default_rng(seed)
     device = device if device is not None else d2l.try_gpu()
-    if _framework(d2l) == "pytorch":
-        import torch
-        def step(i, state):
-            with torch.no_grad():
-                y, state = net(torch.tensor([[i]], device=device), state)
-            return y.detach().cpu().numpy().reshape(-1), state
-    else:
-        from mxnet import np as mnp
-        def step(i, state):
-            y, state = net(mnp.array([[i]], ctx=device), state)
-            return y.asnumpy().reshape(-1), state
-    state = net.begin_state(batch_size=1, device=device) if _framework(d2l) == "pytorch" \
-        else net.begin_state(batch_size=1, ctx=device)
-    out = [vocab[c] for c in prefix]
-    for i in out[:-1]:
-        _, state = step(i, state)
-    for _ in range(num_preds):
-        logits, state = step(out[-1], state)
-        z = logits.astype(np.float64) / temperature
+    b = d2l.BACKEND
+
+    def choose(y):  # scores of shape (1, vocab) -> a token drawn from their softmax
+        z = b.to_numpy(y).reshape(-1).astype(np.float64) / temperature
         p = np.exp(z - z.max())
-        out.append(int(rng.choice(len(p), p=p / p.sum())))
-    return "".join(vocab.idx_to_token[i] for i in out)
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    return backend.decode(b, prefix, num_preds, net, vocab, device, choose)
 
 
 # ---------------------------------------------------------------- why depth is hard
@@ -507,49 +433,14 @@ def init_signal(d2l, cell, num_layers, init, X, Y, num_hiddens=NUM_HIDDENS,
     ``init``: "normal" draws every weight from N(0, 0.01^2) (the book's MXNet
     ``train_ch8``); "default" keeps the framework's own start (PyTorch:
     uniform within +-1/sqrt(h); Gluon: its default initializer)."""
-    if init not in INITS:
-        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
+    backend.check_model_args(cell, init)
     seed_everything(d2l, seed)
-    if _framework(d2l) == "pytorch":
-        return _init_signal_torch(cell, num_layers, init, X, Y, num_hiddens, vocab_size)
-    return _init_signal_mxnet(cell, num_layers, init, X, Y, num_hiddens, vocab_size)
-
-
-def _init_signal_torch(cell, L, init, X, Y, h, V):
-    import torch
-    from torch.nn import functional as F
-    net = make_model(cell, L, h, V, "cpu", init=init)
-    xs = F.one_hot(torch.as_tensor(X).long().T, V).float()  # (num_steps, batch, V)
-    out, _ = net.rnn(xs)  # zero initial state
-    loss = F.cross_entropy(net.linear(out.reshape(-1, h)),
-                           torch.as_tensor(Y).long().T.reshape(-1))
-    loss.backward()
-    norms = [math.sqrt(sum(float(p.grad.norm()) ** 2 for name, p in net.rnn.named_parameters()
-                           if name.startswith("weight") and name.endswith(f"_l{k}")))
-             for k in range(L)]
-    return dict(top_rms=float(out.detach().pow(2).mean().sqrt()), grad_norm=norms)
-
-
-def _init_signal_mxnet(cell, L, init, X, Y, h, V):
-    import mxnet as mx
-    from mxnet import autograd, gluon, npx
-    from mxnet import np as mnp
-    net = make_model(cell, L, h, V, mx.cpu())
-    if init == "normal":
-        net.initialize(mx.init.Normal(0.01), force_reinit=True)
-    else:
-        net.initialize(force_reinit=True)  # Gluon's default initializer
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    Xs, Ys = mnp.array(X), mnp.array(Y)
-    with autograd.record():
-        out = net.rnn(npx.one_hot(Xs.T, V))  # zero initial state
-        loss = loss_fn(net.dense(out.reshape(-1, h)), Ys.T.reshape(-1)).mean()
-    loss.backward()
-    params = net.rnn.collect_params()
-    norms = [math.sqrt(sum(float((p.grad() ** 2).sum()) for name, p in params.items()
-                           if f"l{k}_" in name and name.endswith("weight")))
-             for k in range(L)]
-    return dict(top_rms=float(mnp.sqrt((out ** 2).mean())), grad_norm=norms)
+    b = d2l.BACKEND
+    net = b.make_model(cell, num_layers, num_hiddens, vocab_size, init=init)
+    device = b.cpu()
+    signals = b.layer_signals(net, b.to_device(X, device), b.to_device(Y, device),
+                              b.begin_state(net, len(X), device))
+    return dict(top_rms=signals[-1]["output_rms"], grad_norm=[s["grad_norm"] for s in signals])
 
 
 def init_signals(d2l, X, Y, cells=("lstm",), depths=DEPTHS):
@@ -966,7 +857,7 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
     from . import results
     if plateau_valid is None:
         plateau_valid = unigram_ppl(data["corpus"], data["valid"])
-    factory = functools.partial(make_model, dropout=job.dropout)
+    factory = model_factory(d2l, dropout=job.dropout)
     res, hist, _ = run_one(d2l, factory, data,
                            job.cell, job.num_layers, job.num_hiddens, job.seed,
                            checkpoints, batches_per_checkpoint, lr=job.lr,
@@ -1094,7 +985,7 @@ _WORKER = {}
 
 def _worker_init(tab, opts):
     """A worker's start: the tab's module and the data, once.  The worker
-    inherits the parent's environment (``D2L_TAB``, the run mode)."""
+    inherits the parent's environment (the run mode)."""
     d2l = _tab_module(tab)
     _WORKER.update(d2l=d2l, data=load_data(d2l), opts=opts)
 
@@ -1122,7 +1013,6 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
     from . import results
     if workers < 1:
         raise ValueError(f"workers={workers!r} must be at least 1")
-    os.environ["D2L_TAB"] = tab
     path = Path(results_path)
     if path.is_dir():
         raise ValueError(f"results_path={str(path)!r} is a folder; name a JSON file in it "
@@ -1196,7 +1086,7 @@ def _cli():
                    "biases, as the book's MXNet train_ch8 does (recorded "
                    "under depth-init-normal/)")
     a = p.parse_args()
-    os.environ["D2L_TAB"], os.environ["D2L_RESULTS"] = a.tab, a.results
+    os.environ["D2L_RESULTS"] = a.results
     only = None
     if a.only:
         only = [tuple(o.split(":")) for o in a.only]

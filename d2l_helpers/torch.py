@@ -16,6 +16,7 @@ step is captured once as a CUDA graph and replayed (:mod:`d2l_helpers.cuda_graph
 ``d2l_helpers/mxnet.py`` is the same file for MXNet; read them side by side.
 """
 import contextlib
+import math
 import platform
 
 import numpy as np
@@ -33,7 +34,6 @@ from .training import History  # noqa: F401
 
 FRAMEWORK = "pytorch"  # the tab's name
 CLIP_THETA = 1         # the book clips gradients to norm 1
-cpu.configure("pytorch")  # threads and glibc memory reuse; see cpu.py
 
 
 # ---------------------------------------------------------------- models
@@ -215,6 +215,68 @@ def _train_step(net, params, lr, dtype="fp32", device=None):
     return step
 
 
+# ---------------------------------------------------------------- for experiments
+
+def make_model(cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="default"):
+    """The chapter's ``RNNModel`` around an ``nn.RNN/GRU/LSTM`` of ``num_layers``
+    layers (``dropout`` between them), on the CPU.  ``init="normal"``: every
+    weight from N(0, 0.01^2) and every bias zero, where the book's MXNet
+    ``train_ch8`` starts; "default" keeps PyTorch's own start (uniform within
+    +-1/sqrt(num_hiddens))."""
+    backend.check_model_args(cell, init)
+    layer = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](
+        vocab_size, num_hiddens, num_layers, dropout=dropout)
+    net = RNNModel(layer, vocab_size)
+    return normal_init(net) if init == "normal" else net
+
+
+def normal_init(net, sd=0.01):
+    """Draw every weight of ``net`` from N(0, sd^2) and set every bias to zero,
+    in place (MXNet's ``init.Normal(0.01)`` leaves Gluon's biases at their own
+    initialiser, zero).  Returns ``net``."""
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.rsplit(".", 1)[-1].startswith("bias"):
+                p.zero_()
+            else:
+                p.normal_(0.0, sd)
+    return net
+
+
+def _rms(x):
+    return float(x.detach().float().pow(2).mean().sqrt())
+
+
+def layer_signals(net, X, Y, state):
+    """One forward and backward pass of a :func:`make_model` net on the token
+    minibatch ``X``, ``Y`` (batch_size, num_steps) from ``state``; per layer,
+    bottom first: the RMS of its last hidden state, the norm of the loss's
+    gradient with respect to its weights (biases left out), and for the top
+    layer the RMS of its output (what the output layer sees)."""
+    xs = F.one_hot(X.T.long(), net.vocab_size).float()  # (num_steps, batch, vocab)
+    out, state = net.rnn(xs, state)
+    H = state[0] if isinstance(state, tuple) else state  # LSTM: (H, C)
+    loss = F.cross_entropy(net.linear(out.reshape(-1, net.num_hiddens)),
+                           Y.T.reshape(-1).long())
+    named = [(n, p) for n, p in net.rnn.named_parameters() if n.startswith("weight")]
+    grads = dict(zip([n for n, _ in named], torch.autograd.grad(loss, [p for _, p in named])))
+    signals = [dict(state_rms=_rms(H[k]), grad_norm=math.sqrt(sum(
+        float(g.norm()) ** 2 for n, g in grads.items() if n.endswith(f"_l{k}"))))
+        for k in range(net.rnn.num_layers)]
+    signals[-1]["output_rms"] = _rms(out)
+    return signals
+
+
+def _wrap_step(step, X, Y, state, params, device):
+    """On a CUDA device, the step captured as a CUDA graph (see cuda_graphs)."""
+    return cuda_graphs.graph_or_eager(step, X, Y, state, params, device, BACKEND)
+
+
+def _set_threads(n):
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
 # ---------------------------------------------------------------- the op table
 
 def _to_device(a, device):
@@ -249,10 +311,19 @@ BACKEND = backend.Backend(
     assign=_restore,
     prepare=lambda net, train_iter, device: None,
     make_step=_train_step,
-    wrap_step=cuda_graphs.graph_or_eager,
+    wrap_step=_wrap_step,
     versions=lambda: {"torch": torch.__version__, "threads": torch.get_num_threads()},
+    seed=lambda seed: torch.manual_seed(seed) and None,
+    num_params=lambda net: sum(p.numel() for p in _params(net)),
+    to_numpy=lambda a: a.detach().cpu().numpy(),
+    get_threads=torch.get_num_threads,
+    set_threads=_set_threads,
+    make_model=make_model,
+    layer_signals=layer_signals,
     precision=choose_precision,
+    move_model=lambda net, device: net.to(device),
 )
+cpu.configure(BACKEND)  # threads and glibc memory reuse; see cpu.py
 
 _book = backend.BookAPI(BACKEND)
 try_gpu, try_all_gpus = _book.try_gpu, _book.try_all_gpus

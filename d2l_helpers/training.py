@@ -240,7 +240,7 @@ def _closing_lines(h, device):
               f"{h.mean_tokens_per_sec:.1f} tokens/sec over the whole run")
 
 
-def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
+def fit(run, *, num_epochs, lr, device, backend, mode=modes.FULL, valid_every=None,
         label="", versions=None, prefixes=(), precision="fp32", early_stop=None):
     """Run the epochs of ``run`` (a :class:`Run`) and return a :class:`History`.
 
@@ -250,14 +250,16 @@ def fit(run, *, num_epochs, lr, device, tab, mode=modes.FULL, valid_every=None,
 
     ``mode`` may cut the epochs; the last epoch is always validated, see
     :func:`default_valid_every` for the others.  The caller has checked
-    ``lr`` and ``num_epochs`` (:func:`check_hparams`)."""
-    num_epochs = mode.epochs(num_epochs)
+    ``lr`` and ``num_epochs`` (:func:`check_hparams`).  ``backend`` is the
+    framework's :class:`~d2l_helpers.backend.Backend`: its tab names the History,
+    and its threads take this training's share of the CPU (:mod:`d2l_helpers.cpu`)."""
+    num_epochs, tab = mode.epochs(num_epochs), backend.tab
     h = History(device=describe_device(device), framework=tab, label=label,
                 lr=lr, mode=mode.name, vocab_size=run.vocab_size, precision=precision,
                 versions=dict(versions or {}, python=platform.python_version()))
     live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
     bar = _progress(num_epochs, label or f"train ({tab})")
-    share = cpu.TrainingShare(tab, device)  # registers this training; says its threads
+    share = cpu.TrainingShare(backend, device)  # registers this training; says its threads
     try:
         _epochs(run, h, num_epochs, lr, valid_every, bar, live, share, early_stop)
     finally:

@@ -19,6 +19,12 @@ from d2l_helpers import config, cpu, notices, registry
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _torch():
+    """PyTorch's Backend: how a training reads and sets its threads."""
+    from d2l_helpers import torch as d2l
+    return d2l.BACKEND
+
+
 def _fresh_python(code, **env):
     """Run ``code`` in a new interpreter (these settings act at import time)."""
     full = {k: v for k, v in os.environ.items()
@@ -207,7 +213,7 @@ def _fake_training(reg, name, pid, started, expires=None):
 
 def _share(monkeypatch, usable, reg):
     monkeypatch.setattr(cpu, "usable_cpus", lambda: (usable, "test"))
-    return cpu.TrainingShare("pytorch", registry=reg)
+    return cpu.TrainingShare(_torch(), registry=reg)
 
 
 def test_two_trainings_get_half_the_cores_each(monkeypatch, tmp_path, live_pid, capsys):
@@ -274,7 +280,7 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
     run = training.Run(train_epoch=train_epoch, evaluate=lambda: float("nan"),
                        predict=lambda p: p, snapshot=lambda: None,
                        restore=lambda s: None)
-    training.fit(run, num_epochs=2, lr=1, device="cpu", tab="pytorch", valid_every=5)
+    training.fit(run, num_epochs=2, lr=1, device="cpu", backend=_torch(), valid_every=5)
     assert seen == [4, 2]
     assert set(reg.live()) == {"other"}  # the finished training left the registry
 
@@ -282,13 +288,13 @@ def test_fit_gives_pytorch_a_fair_share_between_epochs(monkeypatch, tmp_path, li
 def test_d2l_threads_off_leaves_the_framework_alone(monkeypatch, tmp_path):
     monkeypatch.setenv("D2L_THREADS", "off")
     reg = registry.Registry(tmp_path / "reg")
-    share = cpu.TrainingShare("pytorch", registry=reg)
+    share = cpu.TrainingShare(_torch(), registry=reg)
     assert share.rebalance() == share.threads and not reg.dir.exists()
 
 
 def test_a_gpu_training_takes_no_share_of_the_cpu(tmp_path):
     reg = registry.Registry(tmp_path / "reg")
-    cpu.TrainingShare("pytorch", "cuda:0", registry=reg).rebalance()
+    cpu.TrainingShare(_torch(), "cuda:0", registry=reg).rebalance()
     assert not reg.dir.exists()
 
 
@@ -407,7 +413,7 @@ def busy(steps=12):
     after = ticks()
     return sorted((after[t] - before.get(t, 0) for t in after), reverse=True)[:3]
 
-share = cpu.TrainingShare("mxnet")
+share = cpu.TrainingShare(d2l.BACKEND)
 busy(2)  # the OpenMP threads exist now
 alone = [share.threads, busy()]
 registry.Registry().write("other", {"pid": os.getppid(), "framework": "pytorch",
@@ -442,7 +448,7 @@ def test_mxnet_runs_in_the_training_thread_and_gives_up_threads_at_run_time(tmp_
 def test_a_users_engine_keeps_mxnets_share_at_import():
     require_tab("mxnet")
     code = ("import json, os; from d2l_helpers import mxnet as d2l, cpu; "
-            "s = cpu.TrainingShare('mxnet'); s.leave(); "
+            "s = cpu.TrainingShare(d2l.BACKEND); s.leave(); "
             "print(json.dumps([d2l.CPU_THREADS, os.environ.get('MXNET_OMP_MAX_THREADS'), "
             "cpu.mxnet_is_dynamic(), s.describe(), os.environ.get('GOMP_SPINCOUNT')]))")
     threads, env, dynamic, said, spin = _fresh_python(

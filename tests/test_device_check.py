@@ -24,7 +24,7 @@ def _torch_setup():
 @pytest.mark.parametrize("device", ["cuda:0", "cuda", "meta"])
 def test_torch_model_on_the_cpu_with_another_device_names_net_to_device(device):
     torch, d2l, vocab, heldout, train_iter = _torch_setup()
-    net = study.make_model("gru", 1, 8, len(vocab), torch.device("cpu"))
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), torch.device("cpu"))
     dev = torch.device(device)
     calls = {
         "train_ch8": lambda: d2l.train_ch8(net, train_iter, vocab, 1, 1, dev),
@@ -40,14 +40,14 @@ def test_torch_model_on_the_cpu_with_another_device_names_net_to_device(device):
 
 def test_torch_model_elsewhere_with_the_cpu_as_device_is_refused_too():
     torch, d2l, vocab, heldout, train_iter = _torch_setup()
-    net = study.make_model("gru", 1, 8, len(vocab), torch.device("cpu")).to("meta")
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), torch.device("cpu")).to("meta")
     with pytest.raises(backend.DeviceMismatchError, match=r"on meta, but device is cpu"):
         d2l.evaluate_ppl(net, heldout, torch.device("cpu"))
 
 
 def test_torch_same_device_spellings_pass():
     torch, d2l, vocab, heldout, train_iter = _torch_setup()
-    net = study.make_model("gru", 1, 8, len(vocab), torch.device("cpu"))
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), torch.device("cpu"))
     for dev in ("cpu", torch.device("cpu")):
         assert np.isfinite(d2l.evaluate_ppl(net, heldout, dev))
     same = backend._same_device
@@ -62,7 +62,7 @@ def test_mxnet_model_on_the_cpu_with_a_gpu_as_device_names_the_remedy(monkeypatc
     import mxnet as mx
     vocab = d2l.Vocab(list("time traveller"))
     heldout = np.random.default_rng(0).integers(1, len(vocab), 200)
-    net = study.make_model("gru", 1, 8, len(vocab), mx.cpu())
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), mx.cpu())
     net.initialize(ctx=mx.cpu())
     d2l.predict_ch8("time ", 2, net, vocab, mx.cpu())  # weights created on the cpu
     for where, call in {

@@ -107,7 +107,7 @@ def _train(epochs, capture=None, use_random_iter=False, layer="lstm"):
     b = d2l.BACKEND
     if capture is not None:  # the captured step, with a stand-in for CUDA's capture
         b = dataclasses.replace(b, wrap_step=functools.partial(
-            cuda_graphs.graph_or_eager, capture=capture))
+            cuda_graphs.graph_or_eager, b=b, capture=capture))
     train_epoch = backend.train_epoch_fn(b, net, it, 1.0, "cpu", use_random_iter)
     losses = [train_epoch()[0] for _ in range(epochs)]
     return losses, [p.detach().numpy().copy() for p in net.parameters()]
@@ -153,9 +153,10 @@ def test_graphs_can_be_switched_off(monkeypatch):
 def test_no_capture_is_tried_on_the_cpu(capsys):
     import torch
     from d2l_helpers import cuda_graphs
+    from d2l_helpers import torch as d2l
     step = object()
     X = torch.zeros((2, 3), dtype=torch.long)
-    assert cuda_graphs.graph_or_eager(step, X, X, X, [], "cpu") is step
+    assert cuda_graphs.graph_or_eager(step, X, X, X, [], "cpu", d2l.BACKEND) is step
     assert capsys.readouterr().out == ""
 
 

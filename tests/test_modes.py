@@ -201,7 +201,7 @@ def test_budgeted_runs_are_not_cut_again_in_class_mode(monkeypatch):
     monkeypatch.setenv("D2L_QUICK", "class")
     from d2l_helpers import torch as d2l
     data = tiny_data(d2l.Vocab, train=2_000)
-    res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
+    res, hist, _ = study.run_one(d2l, None, data, "lstm", 1, 8, seed=0,
                                  checkpoints=5, batches_per_checkpoint=2, batch_size=4,
                                  num_steps=5, device=torch.device("cpu"))
     assert res["tokens_seen"] == res["budget_tokens"] == 5 * 2 * 4 * 5

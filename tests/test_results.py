@@ -50,14 +50,14 @@ def _tiny(monkeypatch, tmp_path):
 def test_train_ch8_records_its_history_with_fields(monkeypatch, tmp_path):
     d2l, cpu, vocab, corpus, heldout, path = _tiny(monkeypatch, tmp_path)
     train_iter = d2l.make_loader(corpus, vocab, 4, 5, valid_corpus=heldout)
-    net = study.make_model("gru", 1, 8, len(vocab), cpu)
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), cpu)
     calls = []
     h = d2l.train_ch8(net, train_iter, vocab, 1, 2, cpu, record="test/gru/seed3",
-                      seed=3, num_params=lambda: calls.append(1) or study.num_params(net))
+                      seed=3, num_params=lambda: calls.append(1) or d2l.BACKEND.num_params(net))
     (run,) = results.load(path)
     assert calls == [1]  # a function field is called once, after training
     assert run["key"] == "test/gru/seed3" and run["tab"] == "pytorch"
-    assert run["seed"] == 3 and run["num_params"] == study.num_params(net)
+    assert run["seed"] == 3 and run["num_params"] == d2l.BACKEND.num_params(net)
     assert run["curves"]["train_ppl"] == h.train_ppl
     # the same entry as recording by hand, as the lesson cells used to
     by_hand = results.record("test/gru/seed3", h, num_params=run["num_params"], seed=3)
@@ -69,7 +69,7 @@ def test_train_ch8_records_its_history_with_fields(monkeypatch, tmp_path):
 def test_extra_fields_without_a_key_are_refused(monkeypatch, tmp_path):
     d2l, cpu, vocab, corpus, heldout, path = _tiny(monkeypatch, tmp_path)
     train_iter = d2l.make_loader(corpus, vocab, 4, 5)
-    net = study.make_model("gru", 1, 8, len(vocab), cpu)
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), cpu)
     with pytest.raises(TypeError, match="record="):
         d2l.train_ch8(net, train_iter, vocab, 1, 1, cpu, seeed=0)
     with pytest.raises(ValueError, match="non-empty key"):
@@ -87,7 +87,7 @@ def test_run_one_records_the_result_and_what_evaluate_measures(monkeypatch, tmp_
         seen.append(d2l.evaluate_ppl(net, test, cpu))
         return {"ppl_again": seen[-1]}
 
-    res, h, net = study.run_one(d2l, study.make_model, data, "gru", 1, 8, seed=0,
+    res, h, net = study.run_one(d2l, None, data, "gru", 1, 8, seed=0,
                                 checkpoints=2, batches_per_checkpoint=2, batch_size=4,
                                 num_steps=5, device=cpu, evaluate=evaluate,
                                 record="test/one/seed0", books=["a", "b"])
@@ -190,14 +190,14 @@ def test_train_ch8_and_run_one_return_the_history_when_recording_fails(
     d2l, cpu, vocab, corpus, heldout, path = _tiny(monkeypatch, tmp_path)
     monkeypatch.setenv("D2L_RESULTS", str(tmp_path))  # a folder: recording fails
     train_iter = d2l.make_loader(corpus, vocab, 4, 5, valid_corpus=heldout)
-    net = study.make_model("gru", 1, 8, len(vocab), cpu)
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), cpu)
     h = d2l.train_ch8(net, train_iter, vocab, 1, 2, cpu, record="test/folder")
     assert len(h.train_ppl) == 2
     err = capsys.readouterr().err
     assert "'test/folder' was trained, but it was not recorded" in err and "is a folder" in err
     valid, test = study.split_heldout(heldout)
     data = dict(corpus=corpus, vocab=vocab, valid=valid, test=test)
-    res, h, net = study.run_one(d2l, study.make_model, data, "gru", 1, 8, seed=0,
+    res, h, net = study.run_one(d2l, None, data, "gru", 1, 8, seed=0,
                                 checkpoints=2, batches_per_checkpoint=2, batch_size=4,
                                 num_steps=5, device=cpu, record="test/one/folder")
     assert h.train_ppl and math.isfinite(res["test_ppl"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import tiny_data
-from d2l_helpers import study
+from d2l_helpers import backend, study
 
 
 # ---------------------------------------------------------------- statistics
@@ -118,7 +118,7 @@ def test_run_one_trains_on_exactly_the_budget(monkeypatch):
     from d2l_helpers import torch as d2l
     data = tiny_data(d2l.Vocab, train=2_000)
     vocab = data["vocab"]
-    res, hist, net = study.run_one(d2l, study.make_model, data, "gru", 2, 8, seed=0,
+    res, hist, net = study.run_one(d2l, None, data, "gru", 2, 8, seed=0,
                               checkpoints=3, batches_per_checkpoint=5,
                               batch_size=4, num_steps=7,
                               device=torch.device("cpu"))
@@ -151,7 +151,7 @@ def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypa
     data = dict(corpus=rng.integers(1, len(vocab), 1_000), vocab=vocab,
                 valid=rng.integers(1, len(vocab), 200),
                 test=rng.integers(1, len(vocab), 200))
-    res, hist, net = study.run_one(d2l, study.make_model, data, "lstm", 2, 8, seed=0,
+    res, hist, net = study.run_one(d2l, None, data, "lstm", 2, 8, seed=0,
                               checkpoints=2, batches_per_checkpoint=3,
                               batch_size=4, num_steps=5, device=mx.cpu())
     assert res["tokens_seen"] == res["budget_tokens"] == 2 * 3 * 4 * 5
@@ -159,6 +159,25 @@ def test_run_one_mxnet_keeps_the_budget_and_restores_the_chosen_weights(monkeypa
     assert math.isfinite(res["test_ppl"])
     text = study.sample_text(d2l, net, vocab, "tim", 10, seed=1, device=mx.cpu())
     assert text.startswith("tim") and len(text) >= 13
+
+
+def test_the_study_builds_the_model_of_the_module_it_is_given_mxnet(monkeypatch):
+    """The framework comes from the ``d2l`` module given, never from D2L_TAB:
+    under D2L_TAB=pytorch, run_one(mxnet module) trains an MXNet model (the
+    old make_model read D2L_TAB and fed a PyTorch model to MXNet's train_ch8)."""
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    monkeypatch.setenv("D2L_QUICK", "0")
+    from d2l_helpers import mxnet as d2l
+    import mxnet as mx
+    data = tiny_data(d2l.Vocab)
+    res, hist, net = study.run_one(d2l, None, data, "gru", 1, 8, seed=0, checkpoints=1,
+                                   batches_per_checkpoint=2, batch_size=4, num_steps=5,
+                                   device=mx.cpu())
+    assert hist.framework == "mxnet" and hasattr(net, "collect_params")
+    assert res["params"] == study.param_formula("gru", 1, 8, len(data["vocab"]))
+    assert study.param_count("gru", 1, 8, 28, d2l=d2l) == study.param_formula("gru", 1, 8, 28)
+    with pytest.raises(ValueError, match="cell='cnn'; use one of rnn, gru, lstm"):
+        study.make_model(d2l, "cnn", 1, 8, 28)
 
 
 def test_plan_full_and_quick(monkeypatch):
@@ -208,18 +227,18 @@ def test_unigram_ppl_is_the_letter_frequency_guess():
 
 def test_normal_init_starts_pytorch_where_mxnet_starts(monkeypatch):
     torch = pytest.importorskip("torch")
-    monkeypatch.setenv("D2L_TAB", "pytorch")
+    from d2l_helpers import torch as d2l
     torch.manual_seed(0)
-    net = study.make_model("rnn", 2, 64, 28, torch.device("cpu"), init="normal")
+    net = study.make_model(d2l, "rnn", 2, 64, 28, torch.device("cpu"), init="normal")
     params = dict(net.named_parameters())
     assert {n for n in params if "bias" in n} and all(
         not p.any() for n, p in params.items() if "bias" in n)
     weights = torch.cat([p.flatten() for n, p in params.items() if "bias" not in n])
     assert abs(weights.std().item() - 0.01) < 0.001 and abs(weights.mean().item()) < 0.001
-    default = study.make_model("rnn", 2, 64, 28, torch.device("cpu"))
+    default = study.make_model(d2l, "rnn", 2, 64, 28, torch.device("cpu"))
     assert any(p.abs().sum() > 0 for n, p in default.named_parameters() if "bias" in n)
     with pytest.raises(ValueError, match="use one of default, normal"):
-        study.make_model("rnn", 1, 8, 28, torch.device("cpu"), init="xavier")
+        study.make_model(d2l, "rnn", 1, 8, 28, torch.device("cpu"), init="xavier")
     with pytest.raises(ValueError, match="use one of default, normal"):
         study.run_study(None, init="zeros")
     assert study.run_key("rnn", 2, 256, 1, "normal") == "depth-init-normal/rnn-2x256/seed1"
@@ -262,16 +281,18 @@ def test_run_one_snapshots_and_restores_a_scratch_model(monkeypatch):
     # the net holds the chosen checkpoint: its test perplexity is the reported one
     assert abs(d2l.evaluate_ppl(net, data["test"], torch.device("cpu")) - res["test_ppl"]) < 1e-6
     assert all(p.requires_grad for p in net.params)
-    snap = study._snapshot_fn(net)()
+    b = d2l.BACKEND
+    snap = backend.snapshot(b, b.params(net))
     with torch.no_grad():
         net.params[0].add_(1.0)
-    study._load(net, snap)
+    backend.restore(b, b.params(net), snap)
     assert torch.equal(net.params[0], snap[0]) and net.params[0] is not snap[0]
 
 
 def test_scratch_snapshots_under_mxnet():
     pytest.importorskip("mxnet")
     from mxnet import np as mnp
+    from d2l_helpers import mxnet as d2l
 
     class Scratch:  # the shape of the book's RNNModelScratch: weights in a list
         def __init__(self):
@@ -280,9 +301,10 @@ def test_scratch_snapshots_under_mxnet():
                 p.attach_grad()
 
     net = Scratch()
-    assert study.num_params(net) == 9
-    snap = study._snapshot_fn(net)()
+    assert d2l.BACKEND.num_params(net) == 9
+    b = d2l.BACKEND
+    snap = backend.snapshot(b, b.params(net))
     net.params[0][:] = 5
     assert float(snap[0].sum()) == 6  # a copy, not a view
-    study._load(net, snap)
+    backend.restore(b, b.params(net), snap)
     assert float(net.params[0].sum()) == 6 and net.params[0].grad is not None

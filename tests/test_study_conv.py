@@ -77,13 +77,13 @@ def test_run_one_stops_early_and_says_why(monkeypatch):
     from d2l_helpers import torch as d2l
     data = tiny_data(d2l.Vocab, train=2_000)
     stop = lambda h: "no better validation (patience)" if len(h.epoch) == 2 else None
-    res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
+    res, hist, _ = study.run_one(d2l, None, data, "lstm", 1, 8, seed=0,
                                  checkpoints=5, batches_per_checkpoint=3, batch_size=4,
                                  num_steps=7, device=torch.device("cpu"), early_stop=stop)
     assert hist.epoch == [1, 2] and res["tokens_seen"] == 2 * 3 * 4 * 7
     assert res["stop_reason"] == "patience" and res["budget_tokens"] == 5 * 3 * 4 * 7
     assert res["precision"] in ("fp32", "bf16")
-    res, hist, _ = study.run_one(d2l, study.make_model, data, "lstm", 1, 8, seed=0,
+    res, hist, _ = study.run_one(d2l, None, data, "lstm", 1, 8, seed=0,
                                  checkpoints=2, batches_per_checkpoint=3, batch_size=4,
                                  num_steps=7, device=torch.device("cpu"))
     assert res["stop_reason"] == "cap" and hist.epoch == [1, 2]

@@ -24,6 +24,7 @@ other work on the machine hits all of them.
 """
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -62,8 +63,7 @@ def worker(job):
     job = json.loads(job)
     tab = job["tab"]
     from bench import build  # the chapter's model, as tools/bench.py builds it
-    lib = __import__(f"d2l_helpers.{'torch' if tab == 'pytorch' else 'mxnet'}",
-                     fromlist=["x"])
+    lib = importlib.import_module(frameworks.TABS[tab].helpers)
     train_iter, vocab = lib.load_data_time_machine(32, 35, max_tokens=job["max_tokens"])
     net = build(tab, lib)
     device = lib.try_gpu()
@@ -71,12 +71,7 @@ def worker(job):
     sys.stdin.readline()
     with contextlib.redirect_stdout(io.StringIO()):
         h = lib.train_ch8(net, train_iter, vocab, 2, job["epochs"], device)
-    if tab == "pytorch":
-        import torch
-        threads = torch.get_num_threads()
-    else:
-        from d2l_helpers import cpu
-        threads = cpu.current_threads("mxnet")  # at the end of training
+    threads = lib.BACKEND.get_threads()  # at the end of training
     print(json.dumps({"tokens_per_s": h.mean_tokens_per_sec, "threads": threads,
                       "ppl": h.final_train_ppl, "device": str(device)}))
 
