@@ -38,10 +38,7 @@ def cpu_name():
 
 @functools.lru_cache(maxsize=None)
 def gpu_name(i=0):
-    """The name of GPU ``i`` (asks torch if loaded, else nvidia-smi)."""
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        return torch.cuda.get_device_name(i)
+    """The name of GPU ``i``, as nvidia-smi gives it (else 'GPU i')."""
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name",
                               "--format=csv,noheader"], capture_output=True,

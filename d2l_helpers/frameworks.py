@@ -14,12 +14,19 @@ class Tab:
     package: str       # the framework's import name
     helpers: str       # our module with the book's API for it
     install_hint: str  # why it may be missing, and how to get it
+    # our modules that may import the framework: its helpers module and any
+    # private part of it (tests/test_framework_imports.py holds every other to that)
+    private: tuple = ()
+
+    @property
+    def modules(self):
+        return (self.helpers,) + self.private
 
 
 TABS = {t.name: t for t in [
     Tab("pytorch", "torch", "d2l_helpers.torch",
         "PyTorch is missing: run `make lab` (or `python tools/setup_env.py lab`), "
-        "which installs it."),
+        "which installs it.", private=("d2l_helpers.cuda_graphs",)),
     Tab("mxnet", "mxnet", "d2l_helpers.mxnet",
         "MXNet is retired (the Apache project is in the attic); its last release, "
         "1.9.1, needs numpy < 1.24 and so installs only with Python 3.11 on Linux "
