@@ -31,7 +31,7 @@ def tiny_data(vocab_cls, train=1_000, heldout=400, seed=0):
     ``study.run_one``: dict(corpus, vocab, valid, test), the held-out tokens
     split in two halves."""
     import numpy as np
-    from d2l_helpers import study
+    from experiments import study
     rng = np.random.default_rng(seed)
     vocab = vocab_cls(list("time traveller"))
     corpus = rng.integers(1, len(vocab), train)

@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from d2l_helpers import results, study
+from d2l_helpers import results
+from experiments import study
 from test_quoted_numbers import CONSTANTS, formatted, quoted, recorded_values
 from tools import answers, nbtools
 

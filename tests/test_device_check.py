@@ -7,7 +7,8 @@ and PyTorch's ``meta`` device; MXNet's ``gpu(0)`` context likewise."""
 import numpy as np
 import pytest
 
-from d2l_helpers import backend, study
+from d2l_helpers import backend
+from experiments import study
 
 
 def _torch_setup():

@@ -50,3 +50,26 @@ def test_modes_does_not_import_config():
             imported.add(node.module or "")
             imported.update(a.name for a in node.names if not node.module)
     assert "config" not in imported, "modes.py imports config.py: an import cycle"
+
+
+_STUDENT = """
+import json, sys
+import d2l_helpers.torch
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "experiments")))
+"""
+
+
+def test_a_students_import_loads_no_experiment_code():
+    # what a student runs (`from d2l_helpers import torch as d2l`) stays below the
+    # experiments package (issue 24): neither at import nor through another module
+    loaded = json.loads(_run(_STUDENT))
+    assert loaded == [], f"import d2l_helpers.torch imported {loaded}"
+    import ast
+    for path in sorted((ROOT / "d2l_helpers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
+                     else [])
+            assert not any(n.split(".")[0] == "experiments" for n in names), (
+                f"{path.name}:{node.lineno} imports the experiments package; the library "
+                f"must not depend on it (move the code to experiments/ instead)")

@@ -15,7 +15,8 @@ import statistics
 import pytest
 
 from conftest import tiny_data
-from d2l_helpers import modes, notices, results, study
+from d2l_helpers import modes, notices, results
+from experiments import study
 
 BATCH, STEPS = 32, 35
 TOKENS_PER_EPOCH = 8 * BATCH * STEPS  # the chapter's 10,000 characters: 8 minibatches

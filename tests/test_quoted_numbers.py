@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from d2l_helpers import data, results, study
+from d2l_helpers import data, results
+from experiments import study
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {  # notebook -> the key prefixes of the runs it quotes

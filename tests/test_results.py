@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from d2l_helpers import results, study
+from d2l_helpers import results
+from experiments import study
 from d2l_helpers.training import History
 
 

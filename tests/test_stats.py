@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from d2l_helpers import stats
+from experiments import stats
 
 
 def test_holm_matches_hand_computation():

@@ -1,4 +1,4 @@
-"""d2l_helpers.study: the statistics against closed forms and printed tables,
+"""experiments.study: the statistics against closed forms and printed tables,
 the validation/test split, and the exact token budget of a run."""
 import math
 import random
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from conftest import tiny_data
-from d2l_helpers import backend, study
+from d2l_helpers import backend
+from experiments import study
 
 
 # ---------------------------------------------------------------- statistics

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import tiny_data
-from d2l_helpers import study
+from experiments import study
 
 
 def _hist(valid):

@@ -9,10 +9,10 @@ docs/RESULTS.md (the long result tables), from the recorded full-mode runs.
 Each notebook has one zh/en pair of markdown cells tagged ``measured``; this
 tool owns them (edit the wording here, never in the notebook), and the whole
 of docs/RESULTS.md.  The prose says only what the statistics support: a
-comparison is tested (Welch, :func:`d2l_helpers.study.welch`) only when both
+comparison is tested (Welch, :func:`experiments.study.welch`) only when both
 groups have at least ``MIN_SEEDS`` seeds; in ex2-ex4 the tests of one
 question form a stated family whose p-values are Holm-adjusted
-(:func:`d2l_helpers.stats.holm`) before anything is called significant; a
+(:func:`experiments.stats.holm`) before anything is called significant; a
 group holding a run that diverged or never left the letter-frequency plateau
 is summarised by its median and not tested; a tab whose runs spent most of
 their checkpoints on that plateau is marked as measuring time to leave it,
@@ -33,7 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from d2l_helpers import frameworks, results, stats, study  # noqa: E402
+from d2l_helpers import frameworks, results  # noqa: E402
+from experiments import stats, study  # noqa: E402
 
 MIN_SEEDS = 3        # fewer seeds: reported, never tested
 ALPHA = 0.05         # significance level

@@ -15,7 +15,7 @@ needs were not recorded.  Only full-mode runs are drawn.
   (``ex2/lstm/seed*``, one line per seed, epochs = passes over the 10,000
   characters), and the title says so.
 * :func:`depth_study` -- notebook 04: test perplexity against depth
-  (``depth/...``, :func:`d2l_helpers.study.plot_depth`), one figure per tab.
+  (``depth/...``, :func:`experiments.study.plot_depth`), one figure per tab.
 * :func:`ex2`, :func:`ex3`, :func:`ex4` -- test perplexity of every seed
   (dots) and the mean (bar) per configuration, one panel per tab.
 * :func:`depth_figure` -- the depth study's convergence runs (keys
@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from d2l_helpers import frameworks, results, study  # noqa: E402
+from d2l_helpers import frameworks, results  # noqa: E402
+from experiments import study  # noqa: E402
 
 IMG = ROOT / "img"
 DOC = ROOT / "docs" / "FIGURES.md"

@@ -10,7 +10,7 @@ is stopped, and the next one starts):
    step and one per epoch, in fp32 and bf16 -- so "the chapter run with graph
    on and off" and "the book's loop" are rows of this one table;
    ``$OUT/bench-gpu-<date>.json`` and ``$OUT/bench-gpu.log``.
-2. The depth study at convergence on the GPU: ``python -m d2l_helpers.study
+2. The depth study at convergence on the GPU: ``python -m experiments.study
    --tab pytorch --results $OUT/depth-gpu.json --workers 8`` until the time is
    up (each finished run is recorded as it ends; the queue is resumable, so a
    later session passes the same file to go on); ``$OUT/depth-gpu.log``.
@@ -100,7 +100,7 @@ def plan(out):
     return [
         ("bench-gpu", [py, "tools/bench.py", "--device", "cuda", "--epochs", "500",
                        "--repeats", "1", "--json", f"{out}/bench-gpu-{day}.json"], BENCH_S),
-        ("depth-gpu", [py, "-m", "d2l_helpers.study", "--tab", "pytorch", "--results",
+        ("depth-gpu", [py, "-m", "experiments.study", "--tab", "pytorch", "--results",
                        f"{out}/depth-gpu.json", "--workers", "8"], None),  # the rest
     ]
 

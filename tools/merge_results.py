@@ -2,7 +2,7 @@
 committed ``results/full-mode.json``), replacing runs of the same key and tab.
 
 A long study records into a file of its own while it runs (``python -m
-d2l_helpers.study --results build/conv-pytorch.json``); this merges what has
+experiments.study --results build/conv-pytorch.json``); this merges what has
 landed so far, so that it can be committed as it lands::
 
     python tools/merge_results.py build/conv-pytorch.json

@@ -21,7 +21,7 @@ logits as NumPy, the signals at initialisation.
   the statistics (no SciPy needed); ``tests/test_study.py`` checks them
   against published values.
 
-``python -m d2l_helpers.study --tab pytorch`` runs the full study from a
+``python -m experiments.study --tab pytorch`` runs the full study from a
 shell and records every run with :func:`d2l_helpers.results.record`.
 """
 import collections
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend, config, frameworks, modes
+from d2l_helpers import backend, config, frameworks, modes
 
 CELLS = backend.CELLS  # ("rnn", "gru", "lstm")
 DEPTHS = (1, 2, 3, 4)
@@ -118,7 +118,7 @@ def unigram_baseline(mode="full"):
     """``(validation, test)`` perplexity of the unigram model of the study's
     training text (the first 90% of *The Time Machine*), on the study's
     validation and test halves in ``mode`` (default full: the recorded runs')."""
-    from . import data
+    from d2l_helpers import data
     train, _, heldout = data.load_corpus("time_machine", mode=mode)
     valid, test = split_heldout(heldout)
     return unigram_ppl(train, valid), unigram_ppl(train, test)
@@ -210,8 +210,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     ``early_stop(history)`` may end the run before ``checkpoints`` (see
     :func:`patience`); ``stop_reason`` then says why ("patience", "diverged",
     "interrupted"; "cap" when the whole budget was trained)."""
-    from . import results
-    from .backend import check_record
+    from d2l_helpers import results
+    from d2l_helpers.backend import check_record
     check_record(record, fields)
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
@@ -453,7 +453,7 @@ def plot_init_signals(rows):
     """Two panels: the top layer's output scale, and each layer's weight
     gradient, against depth, one line per start."""
     from matplotlib.figure import Figure
-    from .plot import Plot
+    from d2l_helpers.plot import Plot
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     ax, bx = fig.subplots(1, 2)
     for i, init in enumerate(INITS):
@@ -624,7 +624,7 @@ def plot_depth(table, now=None, vocab_size=28, title=None, unigram=None):
     ``unigram`` (see :func:`unigram_baseline`) adds the letter-frequency line."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter, ScalarFormatter
-    from .plot import Plot
+    from d2l_helpers.plot import Plot
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax, bx = fig.subplots(1, 2)
     for i, cell in enumerate(CELLS):
@@ -854,7 +854,7 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
             plateau_valid=None):
     """Train one :class:`Job` to convergence; returns the entry to record
     (History summary, curves and the result dict)."""
-    from . import results
+    from d2l_helpers import results
     if plateau_valid is None:
         plateau_valid = unigram_ppl(data["corpus"], data["valid"])
     factory = model_factory(d2l, dropout=job.dropout)
@@ -923,7 +923,7 @@ def plot_short(runs, unigram=None):
     runs (e.g. the small budget of notebook 04's live run), one colour per
     configuration, one line per seed."""
     from matplotlib.figure import Figure
-    from .plot import Plot
+    from d2l_helpers.plot import Plot
     fig = Figure(figsize=(6.4, 3.4), layout="constrained")
     ax = fig.subplots()
     names = sorted({conv_name(r["cell"], r["num_layers"], r["num_hiddens"]) for r in runs})
@@ -951,7 +951,7 @@ def plot_conv(entries, tab, unigram=None, vocab_size=28):
     dropout dotted); a dot marks each run's chosen checkpoint at its test
     perplexity."""
     from matplotlib.figure import Figure
-    from .plot import Plot
+    from d2l_helpers.plot import Plot
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     axes = dict(zip(CELLS, fig.subplots(1, 3, sharey=True)))
     for r in chosen_runs(entries, tab):
@@ -1010,7 +1010,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
     import multiprocessing as mp
     import os
     from pathlib import Path
-    from . import results
+    from d2l_helpers import results
     if workers < 1:
         raise ValueError(f"workers={workers!r} must be at least 1")
     path = Path(results_path)
