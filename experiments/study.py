@@ -17,9 +17,9 @@ logits as NumPy, the signals at initialisation.
 * :func:`run_one` trains one model and returns a result dict (validation
   curve, test perplexity at the checkpoint chosen on validation, tokens/s of
   training alone, parameter count).
-* :func:`mean_sd`, :func:`welch`, :func:`t_cdf` and :func:`t_quantile` are
-  the statistics (no SciPy needed); ``tests/test_study.py`` checks them
-  against published values.
+* :func:`mean_sd`, :func:`welch` and :func:`fisher_exact` are the
+  statistics, computed by ``scipy.stats``; ``tests/test_study.py`` checks
+  them against published values.
 
 ``python -m experiments.study --tab pytorch`` runs the full study from a
 shell and records every run with :func:`d2l_helpers.results.record`.
@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as sps
 
 from d2l_helpers import backend, config, frameworks, modes
 
@@ -488,68 +489,6 @@ def mean_sd(xs):
     return m, math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
-def _betacf(a, b, x):
-    """Continued fraction for the incomplete beta function (Lentz)."""
-    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / (d if abs(d) > tiny else tiny)
-        c = 1.0 + aa / c
-        c = c if abs(c) > tiny else tiny
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < 1e-15:
-            break
-    return h
-
-
-def betainc(a, b, x):
-    """The regularized incomplete beta function I_x(a, b)."""
-    if not 0.0 <= x <= 1.0:
-        raise ValueError(f"x={x!r} must lie in [0, 1]")
-    if x in (0.0, 1.0):
-        return x
-    lbeta = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-    front = math.exp(lbeta + a * math.log(x) + b * math.log1p(-x))
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_cdf(t, df):
-    """P(T <= t) for Student's t with ``df`` (> 0, not necessarily whole)
-    degrees of freedom."""
-    if df <= 0:
-        raise ValueError(f"df={df!r} must be positive")
-    tail = 0.5 * betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
-
-
-def t_quantile(q, df):
-    """The t value with ``t_cdf(t, df) == q`` (bisection; 0 < q < 1)."""
-    if not 0.0 < q < 1.0:
-        raise ValueError(f"q={q!r} must lie strictly between 0 and 1")
-    lo, hi = -1e6, 1e6
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if t_cdf(mid, df) < q:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2
-
-
 def welch(a, b, level=0.95):
     """Welch's t-test of mean(a) - mean(b).
 
@@ -566,11 +505,10 @@ def welch(a, b, level=0.95):
     if se == 0:
         return dict(diff=diff, t=math.copysign(math.inf, diff) if diff else 0.0,
                     df=float(na + nb - 2), p=0.0 if diff else 1.0, ci=(diff, diff))
-    df = (va + vb) ** 2 / (va * va / (na - 1) + vb * vb / (nb - 1))
-    t = diff / se
-    p = 2.0 * (1.0 - t_cdf(abs(t), df))
-    half = t_quantile(0.5 + level / 2, df) * se
-    return dict(diff=diff, t=t, df=df, p=p, ci=(diff - half, diff + half))
+    r = sps.ttest_ind(a, b, equal_var=False)
+    ci = r.confidence_interval(level)
+    return dict(diff=diff, t=float(r.statistic), df=float(r.df), p=float(r.pvalue),
+                ci=(float(ci.low), float(ci.high)))
 
 
 # ---------------------------------------------------------------- reading runs
@@ -583,11 +521,8 @@ def fisher_exact(hits_a, n_a, hits_b, n_b):
     if not (0 <= hits_a <= n_a and 0 <= hits_b <= n_b) or min(n_a, n_b) < 1:
         raise ValueError(f"hits {hits_a}/{n_a} and {hits_b}/{n_b}: each group needs "
                          f"at least one run and 0 <= hits <= runs")
-    hits, n = hits_a + hits_b, n_a + n_b
-    prob = lambda k: math.comb(n_a, k) * math.comb(n_b, hits - k) / math.comb(n, hits)
-    ks = range(max(0, hits - n_b), min(hits, n_a) + 1)
-    observed = prob(hits_a)
-    return min(1.0, sum(prob(k) for k in ks if prob(k) <= observed * (1 + 1e-9)))
+    table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
+    return float(sps.fisher_exact(table).pvalue)
 
 
 def runs_from(entries, tab, init="default"):

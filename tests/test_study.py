@@ -13,28 +13,6 @@ from experiments import study
 
 # ---------------------------------------------------------------- statistics
 
-@pytest.mark.parametrize("t", [-30.0, -2.5, -0.3, 0.0, 0.7, 1.0, 4.0, 12.0])
-def test_t_cdf_matches_closed_forms(t):
-    # df = 1 is the Cauchy distribution, df = 2 has a closed form too.
-    assert study.t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)
-    assert study.t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)),
-                                              abs=1e-12)
-
-
-def test_t_cdf_tends_to_the_normal():
-    normal = 0.5 * (1 + math.erf(1.96 / math.sqrt(2)))
-    assert study.t_cdf(1.96, 1e6) == pytest.approx(normal, abs=1e-5)
-
-
-@pytest.mark.parametrize("df, q, table", [
-    # Two-sided 95% and 99% critical values, as printed in every t table.
-    (2, 0.975, 4.303), (3, 0.975, 3.182), (4, 0.975, 2.776),
-    (10, 0.975, 2.228), (30, 0.975, 2.042), (4, 0.995, 4.604)])
-def test_t_quantile_matches_printed_tables(df, q, table):
-    assert study.t_quantile(q, df) == pytest.approx(table, abs=5e-4)
-    assert study.t_cdf(study.t_quantile(q, df), df) == pytest.approx(q, abs=1e-12)
-
-
 def test_mean_sd_uses_the_sample_standard_deviation():
     m, sd = study.mean_sd([2, 4, 4, 4, 5, 5, 7, 9])
     assert m == 5 and sd == pytest.approx(math.sqrt(32 / 7))
@@ -50,7 +28,9 @@ def test_welch_by_hand():
     assert w["t"] == pytest.approx(-3.5 / math.sqrt(0.75))
     df = 0.75 ** 2 / ((1 / 3) ** 2 / 2 + (5 / 12) ** 2 / 3)
     assert w["df"] == pytest.approx(df)
-    assert w["p"] == pytest.approx(2 * study.t_cdf(w["t"], df))
+    # two-sided p of t = -4.0415 with df = 4.9592: 0.0100769433479888 by the
+    # hand-written incomplete beta function (Lentz's method) that scipy replaced
+    assert w["p"] == pytest.approx(0.0100769433479888, rel=1e-9)
     lo, hi = w["ci"]
     assert (lo + hi) / 2 == pytest.approx(-3.5) and hi < 0  # significant at 5%
 
