@@ -68,6 +68,9 @@ def test_lock_selects_the_right_layers_and_satisfies_requirements_in(target):
     chosen = resolve_lock.select(LOCK_REQS, env)
     assert ("torch" in chosen) == ("pytorch" in target.tabs)
     assert ("mxnet" in chosen) == ("mxnet" in target.tabs)
+    # the optional JAX layer: Python >= 3.12, with flax and optax
+    for name in ("jax", "flax", "optax"):
+        assert (name in chosen) == ("jax" in target.tabs), (name, target.name)
     if "mxnet" in target.tabs:
         assert chosen["numpy"] == "1.23.5"          # MXNet 1.9.1 needs numpy < 1.24
     else:
@@ -92,7 +95,8 @@ def test_lock_is_generated_by_the_resolver():
 
 def test_this_environment_installed_what_the_lock_selects_here():
     chosen = resolve_lock.select(LOCK_REQS, default_environment() | {"extra": ""})
-    for name in ("numpy", "torch", "mxnet", "matplotlib", "pooch", "nbval"):
+    for name in ("numpy", "torch", "mxnet", "jax", "flax", "optax", "matplotlib", "pooch",
+                 "nbval"):
         if name not in chosen:
             with pytest.raises(PackageNotFoundError):
                 version(name)

@@ -13,7 +13,8 @@ declares for that target is itself selected, at a version it accepts.
 It needs the registry (the network) and pip >= 24 (the venv's).  The
 PyTorch layer must resolve on Python 3.11-3.13 for Linux x86-64/aarch64,
 macOS arm64 and Windows x86-64; the MXNet layer on Python 3.11 for Linux
-x86-64/aarch64 and Intel macOS.
+x86-64/aarch64 and Intel macOS; the optional JAX layer on Python 3.12-3.13
+on the PyTorch layer's platforms.
 """
 import json
 import subprocess
@@ -56,6 +57,8 @@ PLATFORMS = {
 }
 MXNET_PLATFORMS = ("linux-x86_64", "linux-aarch64", "macos-x86_64")
 TORCH_PLATFORMS = ("linux-x86_64", "linux-aarch64", "macos-arm64", "windows-x86_64")
+JAX_PLATFORMS = TORCH_PLATFORMS  # jaxlib has no Intel-macOS wheel either
+JAX_PYTHONS = ("3.12", "3.13")   # jax >= 0.11 needs Python >= 3.12
 
 
 @dataclass
@@ -75,6 +78,8 @@ class Target:
             tabs.append("pytorch")
         if self.python == "3.11" and self.platform in MXNET_PLATFORMS:
             tabs.append("mxnet")
+        if self.python in JAX_PYTHONS and self.platform in JAX_PLATFORMS:
+            tabs.append("jax")
         return tabs
 
     def environment(self):
@@ -161,7 +166,7 @@ def check(target, reqs=None):
         result.problems.append(str(e))
         return result
     result.selected = chosen
-    for tab, module in (("pytorch", "torch"), ("mxnet", "mxnet")):
+    for tab, module in (("pytorch", "torch"), ("mxnet", "mxnet"), ("jax", "jax")):
         want = tab in target.tabs
         if want != (module in chosen):
             result.problems.append(f"{module} is {'missing' if want else 'selected'}: the "
