@@ -152,6 +152,8 @@ MOVE_MODEL = {
              "net.to(device)): net.collect_params().reset_ctx(device) for a Gluon "
              "model (train_ch8 itself initialises Gluon models on device), or "
              "create a from-scratch model's weights with get_params(..., device)",
+    "jax": "move its weights there first with d2l.BACKEND.move_model(net, device) "
+           "(a from-scratch model: create its arrays with jax.device_put(..., device))",
 }
 
 

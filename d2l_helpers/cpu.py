@@ -48,7 +48,7 @@ from .config import ConfigError
 from .devices import notice_once
 from .registry import Registry
 
-FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
+FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX"}
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
 _OURS_ENGINE = "D2L_HELPERS_SET_MXNET_ENGINE"  # marks MXNET_ENGINE_TYPE as set by us
 _OURS_SPIN = "D2L_HELPERS_SET_GOMP_SPINCOUNT"  # marks GOMP_SPINCOUNT as set by us
@@ -259,8 +259,9 @@ class TrainingShare:
             self.mode = "off"  # trains on a GPU: takes no share of the CPU
         self.fixed = _fixed(backend, self.mode)
         self.usable, self.why = usable_cpus()
-        # MXNet changes its count only with the naive engine (its threads are fixed at import)
-        self.dynamic = framework != "mxnet" or mxnet_is_dynamic()
+        # MXNet changes its count only with the naive engine (its threads are fixed at
+        # import); JAX never (XLA sizes its pool once, when JAX starts)
+        self.dynamic = framework != "jax" and (framework != "mxnet" or mxnet_is_dynamic())
         if framework == "mxnet" and self.dynamic:
             self.usable = min(self.usable, mxnet_ceiling())
         self.others = 0
@@ -313,6 +314,9 @@ class TrainingShare:
         if self.fixed:
             return f"{head} ({self.fixed[1]})"
         mine = (f"{self.usable} cores usable ({self.why})")
+        if self.framework == "jax":
+            return (f"{head}, {mine}: XLA sizes its thread pool once, when JAX "
+                    f"starts, and does not share the cores with other trainings")
         if not self.dynamic:
             return (f"{head}, its share when MXNet was imported: {mine}; MXNet keeps "
                     f"this count (its engine is not {NAIVE}: {_engine_reason()}; set "
@@ -489,7 +493,8 @@ def configure(b):
     before its import."""
     keep_freed_memory_for_reuse()
     mode = requested()
-    fixed_at_import = b.tab == "mxnet" and not mxnet_is_dynamic()  # noticed before import
+    fixed_at_import = (b.tab == "mxnet" and not mxnet_is_dynamic()  # noticed before import
+                       or b.tab == "jax")  # XLA sizes its own pool when JAX starts
     if mode == "off" or _user_env(b.tab) or fixed_at_import:
         return b.get_threads()
     b.set_threads(mode if isinstance(mode, int) else _initial_share())

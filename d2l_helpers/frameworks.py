@@ -33,6 +33,12 @@ TABS = {t.name: t for t in [
         "(x86-64 or aarch64) or on an Intel Mac. To get the MXNet tab, build the "
         "environment with Python 3.11: `make lab PYTHON=python3.11` (Windows has "
         "no MXNet)."),
+    Tab("jax", "jax", "d2l_helpers.jax",
+        "JAX (with flax and optax) is an optional layer of the environment for "
+        "Python >= 3.12 (jax >= 0.11 needs it) on Linux, macOS (Apple silicon) "
+        "and Windows. To get the JAX tab, build the environment with Python 3.12 "
+        "or 3.13: `make lab PYTHON=python3.13` (Windows: `py -3.13 "
+        "tools\\setup_env.py lab`)."),
 ]}
 NAMES = tuple(TABS)
 DEFAULT = "pytorch"

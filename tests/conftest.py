@@ -6,7 +6,8 @@ the default), else the real download -- once, when the first test asks
 (:func:`mirror_dir`).  Every test then reads them from a read-only folder of
 links to those files, and gets an empty cache folder of its own.  Tests that
 need the books when they cannot be had, a framework that is not installed
-here (a test whose name contains ``mxnet``), or the reference package, are
+here (a test whose name contains ``mxnet``, or run for ``[jax]``), or the reference
+package, are
 skipped with the reason (``pytest -ra`` lists them), never passed silently."""
 import importlib
 import os
@@ -58,6 +59,8 @@ def hide_package(monkeypatch, package):
 def _skip_missing_mxnet(request):
     if "mxnet" in request.node.name:
         require_tab("mxnet")
+    if "[jax" in request.node.name:  # a test run for the jax tab (Python >= 3.12)
+        require_tab("jax")
 
 
 def _get_books(tmp_path_factory):

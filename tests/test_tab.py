@@ -47,7 +47,7 @@ def test_unknown_marker_is_an_error_listing_valid_tabs(ip):
     result = run(ip, "#@tab tensorflow\nz = 1")
     assert isinstance(result.error_in_exec, tab.TabError)
     msg = str(result.error_in_exec)
-    assert "tensorflow" in msg and "pytorch, mxnet, all" in msg
+    assert "tensorflow" in msg and "pytorch, mxnet, jax, all" in msg
     assert "z" not in ip.user_ns
 
 
@@ -72,8 +72,8 @@ def test_tab_magic_without_other_cells_does_not_warn(ip, capsys, monkeypatch):
 
 
 def test_tab_magic_rejects_unknown_name(ip):
-    with pytest.raises(config.ConfigError, match="valid tabs are: pytorch, mxnet"):
-        ip.run_line_magic("tab", "jax")
+    with pytest.raises(config.ConfigError, match="valid tabs are: pytorch, mxnet, jax"):
+        ip.run_line_magic("tab", "tensorflow")
 
 
 def test_unknown_D2L_TAB_fails_at_load(monkeypatch):
@@ -110,6 +110,25 @@ def test_importing_mxnet_module_without_mxnet_says_why_and_how(monkeypatch):
     monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
 
 
+JAX_HINT = r"Python >= 3\.12.*make lab PYTHON=python3\.13"
+
+
+def test_D2L_TAB_jax_when_missing_fails_at_load(monkeypatch):
+    hide_package(monkeypatch, "jax")
+    monkeypatch.setenv("D2L_TAB", "jax")
+    with pytest.raises(frameworks.TabUnavailable, match=JAX_HINT):
+        tab.load_ipython_extension(InteractiveShell.instance())
+
+
+def test_importing_jax_module_without_jax_says_why_and_how(monkeypatch):
+    """Python 3.11 (no jax wheel) or a 3.12+ environment built without the layer."""
+    monkeypatch.setitem(sys.modules, "jax", None)  # makes `import jax` fail
+    monkeypatch.delitem(sys.modules, "d2l_helpers.jax", raising=False)
+    with pytest.raises(ImportError, match=JAX_HINT):
+        importlib.import_module("d2l_helpers.jax")
+    monkeypatch.delitem(sys.modules, "d2l_helpers.jax", raising=False)
+
+
 def test_pytorch_missing_names_make_lab(monkeypatch):
     hide_package(monkeypatch, "torch")
     with pytest.raises(frameworks.TabUnavailable, match=r"PyTorch is missing: run `make lab`"):
@@ -118,8 +137,8 @@ def test_pytorch_missing_names_make_lab(monkeypatch):
 
 def test_registry_is_the_one_list_of_tabs():
     import tools.nbtools as nbtools
-    assert config.TABS == tuple(frameworks.TABS) == ("pytorch", "mxnet")
-    assert nbtools.TAB_MARKERS == ("#@tab all", "#@tab pytorch", "#@tab mxnet")
+    assert config.TABS == tuple(frameworks.TABS) == ("pytorch", "mxnet", "jax")
+    assert nbtools.TAB_MARKERS == ("#@tab all", "#@tab pytorch", "#@tab mxnet", "#@tab jax")
     installed = [t for t in frameworks.TABS.values() if frameworks.available(t.name)]
     assert installed, "no framework installed at all"
     for t in installed:  # a missing framework's module raises (tested above)
