@@ -1,5 +1,6 @@
 """train_ch8 beyond the book: checks, history, quick mode, divergence and
-Ctrl-C handling, device fallback and prediction input, in both frameworks."""
+Ctrl-C handling, device fallback and prediction input, in every framework
+(the jax tab's tests skip where JAX is not installed: Python 3.11)."""
 import json
 import math
 import random
@@ -35,12 +36,25 @@ def mx_setup(hidden=16, max_tokens=1500):
     return d2l, net, train_iter, vocab
 
 
-SETUPS = {"torch": torch_setup, "mxnet": mx_setup}
+def jax_setup(hidden=16, max_tokens=1500):
+    from d2l_helpers import jax as d2l
+    d2l.seed(0)
+    random.seed(0)
+    train_iter, vocab = d2l.load_data_time_machine(4, 10, max_tokens=max_tokens)
+    net = d2l.RNNModel(d2l.GRU(len(vocab), hidden), len(vocab))
+    return d2l, net, train_iter, vocab
+
+
+SETUPS = {"torch": torch_setup, "mxnet": mx_setup, "jax": jax_setup}
+FWS = ["torch", "mxnet", "jax"]
 
 
 def params_np(fw, net):
     if fw == "torch":
         return [p.detach().numpy().copy() for p in net.parameters()]
+    if fw == "jax":
+        from d2l_helpers import jax as d2l
+        return [np.array(p[...]) for p in d2l.BACKEND.params(net)]
     return [p.data().asnumpy().copy() for p in net.collect_params().values()]
 
 
@@ -49,11 +63,33 @@ class Trap:
     with nan, blows it up to a huge but finite loss ("huge"), or raises
     KeyboardInterrupt, and remembers the weights then."""
 
-    def __init__(self, fw, net, after, action):
+    def __init__(self, fw, net, after, action, monkeypatch=None):
         self.fw, self.net, self.after, self.action = fw, net, after, action
         self.calls, self.weights_then = 0, None
+        if fw == "jax":  # the forward runs once, when the step compiles: wrap the step
+            from d2l_helpers import jax as d2l
+            self.orig = d2l._jit_step
+            monkeypatch.setattr(d2l, "_jit_step", self.jax_step)
+            return
         self.orig = net.forward
         net.forward = self
+
+    def jax_step(self, net, optimizer, X, Y, state):
+        if net is not self.net:  # another model, e.g. the fresh run compared with
+            return self.orig(net, optimizer, X, Y, state)
+        self.calls += 1
+        if self.calls <= self.after:
+            return self.orig(net, optimizer, X, Y, state)
+        if self.weights_then is None:
+            self.weights_then = params_np(self.fw, self.net)
+        if self.action == "interrupt" and self.calls == self.after + 1:
+            raise KeyboardInterrupt
+        l, state = self.orig(net, optimizer, X, Y, state)
+        if self.action == "huge":
+            return l * 1e6, state
+        for p in params_of(net):  # what a nan loss does to the weights
+            p[...] = p[...] * float("nan")
+        return l * float("nan"), state
 
     def _training(self):
         if self.fw == "torch":
@@ -76,7 +112,14 @@ class Trap:
         return out, state
 
 
+def params_of(net):
+    from d2l_helpers import jax as d2l
+    return d2l.BACKEND.params(net)
+
+
 def device(fw):
+    if fw == "jax":
+        return __import__("jax").devices("cpu")[0]
     return "cpu" if fw == "torch" else __import__("mxnet").npx.cpu()
 
 
@@ -98,7 +141,7 @@ def test_bad_num_epochs_states_the_number(epochs):
 
 # ------------------------------------------------------------ history and output
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+@pytest.mark.parametrize("fw", FWS)
 def test_history_records_every_epoch_and_validation(fw, capsys):
     d2l, net, it, vocab = SETUPS[fw]()
     h = d2l.train_ch8(net, it, vocab, 1, 4, device(fw), valid_every=2)
@@ -115,7 +158,7 @@ def test_history_records_every_epoch_and_validation(fw, capsys):
     assert set(h.samples) == {"time traveller", "traveller"}
     assert h.samples["traveller"].startswith("traveller") and len(h.samples["traveller"]) == 59
     s = h.summary()
-    assert s["framework"] == ("pytorch" if fw == "torch" else "mxnet") and s["epochs"] == 4
+    assert s["framework"] == {"torch": "pytorch"}.get(fw, fw) and s["epochs"] == 4
     json.loads(h.to_json())
 
 
@@ -187,11 +230,12 @@ def test_results_are_recorded_atomically(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("action,what", [("nan", "(nan)"),
                                          ("huge", "too large for a perplexity")])
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_divergence_stops_with_history_and_last_good_epoch_weights(fw, action, what, capsys):
+@pytest.mark.parametrize("fw", FWS)
+def test_divergence_stops_with_history_and_last_good_epoch_weights(fw, action, what, capsys,
+                                                                  monkeypatch):
     d2l, net, it, vocab = SETUPS[fw]()
     steps = len(it)
-    Trap(fw, net, after=steps + 3, action=action)   # blows up inside epoch 2
+    Trap(fw, net, after=steps + 3, action=action, monkeypatch=monkeypatch)   # blows up inside epoch 2
     h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
     assert h.epoch == [1] and len(h.train_ppl) == 1
     assert "epoch 2" in h.stopped and "lower lr" in h.stopped
@@ -208,7 +252,7 @@ def test_divergence_stops_with_history_and_last_good_epoch_weights(fw, action, w
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+@pytest.mark.parametrize("fw", FWS)
 def test_a_huge_lr_stops_training_without_a_crash(fw, capsys):
     d2l, net, it, vocab = SETUPS[fw]()
     h = d2l.train_ch8(net, it, vocab, 1e9, 3, device(fw))   # was: OverflowError
@@ -224,11 +268,12 @@ def test_perplexity_never_overflows():
     assert training.perplexity(1e9) == float("inf")
 
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_keyboard_interrupt_keeps_model_and_history_of_finished_epochs(fw, capsys):
+@pytest.mark.parametrize("fw", FWS)
+def test_keyboard_interrupt_keeps_model_and_history_of_finished_epochs(fw, capsys,
+                                                                      monkeypatch):
     d2l, net, it, vocab = SETUPS[fw]()
     steps = len(it)
-    trap = Trap(fw, net, after=2 * steps + 2, action="interrupt")  # inside epoch 3
+    trap = Trap(fw, net, after=2 * steps + 2, action="interrupt", monkeypatch=monkeypatch)  # inside epoch 3
     h = d2l.train_ch8(net, it, vocab, 1, 5, device(fw))
     assert h.epoch == [1, 2]
     assert "interrupted during epoch 3" in h.stopped
@@ -246,7 +291,7 @@ def test_keyboard_interrupt_keeps_model_and_history_of_finished_epochs(fw, capsy
 
 # ------------------------------------------------------------ devices and prediction
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+@pytest.mark.parametrize("fw", FWS)
 def test_try_gpu_beyond_count_falls_back_to_cpu_once(fw, capsys):
     d2l = SETUPS[fw]()[0]
     notices.forget(("try_gpu", 7))
@@ -257,7 +302,7 @@ def test_try_gpu_beyond_count_falls_back_to_cpu_once(fw, capsys):
     assert d2l.describe_device(d2l.try_gpu(7)).startswith("CPU: ")
 
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
+@pytest.mark.parametrize("fw", FWS)
 def test_predict_rejects_empty_prefix_and_warns_on_unknown_chars(fw):
     d2l, net, it, vocab = SETUPS[fw]()
     d2l.train_ch8(net, it, vocab, 1, 1, device(fw))
