@@ -251,7 +251,25 @@ def test_scratch_model_trains_and_keeps_its_params():
 
 def test_layer_signals_per_layer():
     rng = np.random.default_rng(0)
-    X, Y = rng.integers(0, V, (4, 6)), rng.integers(0, V, (4, 6))
-    s = d2l.layer_signals("lstm", 3, "normal", X, Y, num_hiddens=8, vocab_size=V)
-    assert len(s["grad_norm"]) == 3 and all(g > 0 for g in s["grad_norm"])
-    assert 0 < s["top_rms"] < 0.01  # N(0, 0.01^2) weights: a tiny signal at the top
+    b = d2l.BACKEND
+    X, Y = (b.to_device(rng.integers(0, V, (4, 6)), None) for _ in range(2))
+    net = b.make_model("lstm", 3, 8, V, init="normal")
+    s = b.layer_signals(net, X, Y, b.begin_state(net, 4, None))
+    assert len(s) == 3 and all(layer["grad_norm"] > 0 for layer in s)
+    assert all(0 < layer["state_rms"] < 0.01 for layer in s)
+    assert 0 < s[-1]["output_rms"] < 0.01  # N(0, 0.01^2) weights: a tiny signal at the top
+    assert "output_rms" not in s[0]
+
+
+def test_contract_fields_for_the_experiments():
+    b = d2l.BACKEND
+    b.seed(3)
+    a = b.make_model("gru", 2, h, V)
+    b.seed(3)
+    c = b.make_model("gru", 2, h, V)
+    for p, q in zip(b.params(a), b.params(c)):  # seeded: the same start
+        np.testing.assert_array_equal(p[...], q[...])
+    assert b.num_params(a) == d2l.num_params(a) and isinstance(b.to_numpy(p[...]), np.ndarray)
+    assert b.move_model(a, b.cpu()) is a and b.get_threads() >= 1
+    with pytest.raises(ValueError, match="cell='cnn'"):
+        b.make_model("cnn", 2, h, V)
