@@ -55,6 +55,7 @@ except ImportError as e:
 
 FRAMEWORK = "jax"  # the tab's name
 CLIP_THETA = 1     # the book clips gradients to norm 1
+BIASES_PER_GROUP = 1  # flax keeps one bias vector per weight group (PyTorch, MXNet: two)
 
 
 # ---------------------------------------------------------------- random numbers

@@ -378,13 +378,17 @@ def model_factory(d2l, init="default", dropout=0.0):
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # weight groups per layer
 
 
-def param_formula(cell, num_layers, num_hiddens, vocab_size):
+def param_formula(cell, num_layers, num_hiddens, vocab_size, d2l=None):
     """Parameters by hand: each layer has, per weight group, W_x (d x h),
-    W_h (h x h) and two biases (both frameworks keep two), with d the
-    vocabulary size in layer 1 and h above; then the output layer."""
+    W_h (h x h) and its bias vectors (PyTorch and MXNet keep two, cuDNN's
+    layout; a module may say otherwise in ``BIASES_PER_GROUP``: flax keeps
+    one), with d the vocabulary size in layer 1 and h above; then the output
+    layer.  ``d2l``: the module of a tab (default: the active tab's)."""
+    d2l = d2l or _tab_module(config.active_tab())
+    biases = getattr(d2l, "BIASES_PER_GROUP", 2)
     d, h, total = vocab_size, num_hiddens, 0
     for _ in range(num_layers):
-        total += GATES[cell] * (d * h + h * h + 2 * h)
+        total += GATES[cell] * (d * h + h * h + biases * h)
         d = h
     return total + h * vocab_size + vocab_size
 

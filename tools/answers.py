@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from d2l_helpers import frameworks, results  # noqa: E402
+from d2l_helpers import results  # noqa: E402
 from experiments import stats, study  # noqa: E402
 
 MIN_SEEDS = 3        # fewer seeds: reported, never tested
@@ -41,6 +41,9 @@ ALPHA = 0.05         # significance level
 UNIFORM = 28         # perplexity of a uniform guess over the 28 characters
 TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet",
              "frameworks": "PyTorch / MXNet"}  # the last: bullets comparing both
+# The tabs whose full-mode runs are recorded (results/full-mode.json) and answered;
+# a tab of frameworks.NAMES joins once its runs are recorded (JAX: not yet).
+MEASURED = ("pytorch", "mxnet")
 NOTEBOOKS = {
     "04": "notebooks/04-depth-study.ipynb",
     "ex1": "notebooks/exercises/ex1-two-layer-rnn-scratch.ipynb",
@@ -196,7 +199,7 @@ def depth_sections(runs):
     tab, then per tab its conditions and answer, then the first study's short
     budget as a contrast."""
     per_tab, sections, readme = {}, [], []
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         rows = study.conv_summary(runs, tab)
         if not rows:
             sections.append((tab, [("加深研究（训练到收敛）尚未在这个框架下测量。",
@@ -228,7 +231,7 @@ def depth_sections(runs):
 
 def conv_table(per_tab):
     """The (zh, en) markdown table: a row per configuration, a column per tab."""
-    tabs = [t for t in frameworks.NAMES]
+    tabs = [t for t in MEASURED]
     configs = [(c, L, study.NUM_HIDDENS, 0.0) for c in study.CELLS for L in study.DEPTHS]
     configs += [study.WIDE + (0.0,), study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],)]
     configs = [c for c in configs if any(c in per_tab[t][0] for t in per_tab)]
@@ -344,7 +347,7 @@ def depth_short_budget(runs):
     """The first study (201,600 tokens per run) against the study at
     convergence: how many 2-4-layer gated runs ended on the plateau then."""
     unigram = study.unigram_baseline()[1]
-    short = [r for tab in frameworks.NAMES for r in study.runs_from(runs, tab)
+    short = [r for tab in MEASURED for r in study.runs_from(runs, tab)
              if r["cell"] != "rnn" and r["num_layers"] > 1 and r["num_hiddens"] == study.NUM_HIDDENS]
     if not short:
         return None
@@ -371,7 +374,7 @@ IMPLS = {"scratch": ("从零实现", "the scratch model"), "concise": ("自带�
 
 def ex1_sections(runs):
     sections, readme = [], []
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         g = seeded([r for r in runs if r.get("tab") == tab], "ex1/", "test_ppl")
         if not set(IMPLS) <= set(g):
             sections.append((tab, [("新设计（每种实现 3 个种子、恰好相同的词元预算、验证集/测试集划分）尚未在这个框架下测量。",
@@ -613,13 +616,13 @@ def budget_bullet(runs, last):
 def frameworks_plateau(runs, prefix, field):
     """One bullet where both tabs have runs and exactly one is plateau-bound."""
     share, bound = {}, {}
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         rs = [r for v in seeded([r for r in runs if r.get("tab") == tab], prefix, field).values() for r in v]
         share[tab], bound[tab] = plateau_share(rs), plateau_bound(rs)
     if not all(share.values()) or len(set(bound.values())) < 2:
         return None
-    pt, mx = (checkpoints_txt(share[t]) for t in frameworks.NAMES)
-    zp, zm = (checkpoints_txt(share[t], 0) for t in frameworks.NAMES)
+    pt, mx = (checkpoints_txt(share[t]) for t in MEASURED)
+    zp, zm = (checkpoints_txt(share[t], 0) for t in MEASURED)
     return (f"**同样的模型和预算，两个起点：** 运行中位数停在平台上的检查点，PyTorch 是 {zp}，MXNet 是 {zm}。"
             f"MXNet 的 `train_ch8` 从 $N(0, 0.01^2)$ 出发，PyTorch 保留各层的默认初始化；起点是否就是原因，这里没有检验。",
             f"**Same model and budget, two starts:** the median run spent {pt} checkpoints on the plateau under "
@@ -640,7 +643,7 @@ def head_text(table, family, extra=("", "")):
 
 def ex2_sections(runs):
     sections, readme = [], []
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         g = seeded([r for r in runs if r.get("tab") == tab], "ex2/", "best_valid_ppl")
         if not {"gru", "lstm"} <= set(g):
             sections.append((tab, [("练习 2 尚未在这个框架下测量。", "Exercise 2 has not been measured under this framework yet.")], None))
@@ -781,7 +784,7 @@ def ex3_old(rs):
 
 def ex3_sections(runs):
     sections, readme = [], []
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         rs = [r for r in runs if r.get("tab") == tab]
         g = seeded(rs, "ex3/", "test_ppl")
         if not g:
@@ -822,7 +825,7 @@ def ex3_tab(g, order):
 
 def ex3_families(runs):
     """The families of ex3's tests, with their sizes from the first tab that has runs."""
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         g = seeded([r for r in runs if r.get("tab") == tab], "ex3/", "test_ppl")
         if g:
             big = max((k for k in g if k != "10k"), key=int, default="1")
@@ -957,7 +960,7 @@ def ex4_old(rs):
 
 def ex4_sections(runs):
     sections, readme, signs, bound = [], [], {}, {}
-    for tab in frameworks.NAMES:
+    for tab in MEASURED:
         rs = [r for r in runs if r.get("tab") == tab]
         g = seeded(rs, "ex4/", "ppl_wells")
         if not {"wells", "mixed"} <= set(g):
@@ -1030,12 +1033,12 @@ def ex4_control(g):
 def ex4_agreement(signs):
     """Where both tabs tested an author: do the signs of B minus A agree?"""
     names = dict(AUTHORS)
-    both = [k for k, _ in AUTHORS if all("p_holm" in signs.get((k, t), {}) for t in frameworks.NAMES)]
+    both = [k for k, _ in AUTHORS if all("p_holm" in signs.get((k, t), {}) for t in MEASURED)]
     if not both:
         return None
-    agree = [k for k in both if len({signs[k, t]["diff"] > 0 for t in frameworks.NAMES}) == 1]
+    agree = [k for k in both if len({signs[k, t]["diff"] > 0 for t in MEASURED}) == 1]
     disagree = [k for k in both if k not in agree]
-    loud = [k for k in disagree if any(significant(signs[k, t]) for t in frameworks.NAMES)]
+    loud = [k for k in disagree if any(significant(signs[k, t]) for t in MEASURED)]
     z = "、".join(names[k][0] for k in agree) or "没有"
     e = ", ".join(names[k][1] for k in agree) or "none"
     if not disagree:

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from d2l_helpers import frameworks, modes  # noqa: E402
+from d2l_helpers import modes  # noqa: E402
 from tools.book import notebooks  # noqa: E402
 from tools.markers import replace_between  # noqa: E402
 
@@ -47,6 +47,9 @@ RESULTS = ROOT / "results"
 DOC = ROOT / "docs" / "TEACHING.md"  # holds the table between the mode-times markers
 FILES = {"full": "full-mode.json", "class": "class-mode.json", "quick": "quick-mode.json"}
 TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
+# The tabs whose run times are recorded and stated; a tab of TIMED joins
+# once its times are recorded (JAX: not yet).
+TIMED = ("pytorch", "mxnet")
 MODE_NAMES = {  # (zh, en), with the D2L_QUICK setting outside full mode
     "full": ("完整模式", "Full mode"),
     "class": (f"课堂模式（`D2L_QUICK={modes.SETTING['class']}`）",
@@ -130,7 +133,7 @@ def _dates(entries):
 def _mode_times(walls, mode, stem, kind, lang, missing=True):
     """'3 min (PyTorch), 4 min (MXNet), measured 2026-11-27' or 'not measured yet'."""
     i = 0 if lang == "zh" else 1
-    found = {tab: walls.get((mode, stem, tab, kind)) for tab in frameworks.NAMES}
+    found = {tab: walls.get((mode, stem, tab, kind)) for tab in TIMED}
     if not any(found.values()):
         return NOT_MEASURED[i]
     sep = "，" if lang == "zh" else ", "
@@ -147,7 +150,7 @@ def _mode_times(walls, mode, stem, kind, lang, missing=True):
 def _cpu_times(walls, mode, stem, lang):
     """The CPU times of this version, then those of an earlier one, if recorded."""
     text = _mode_times(walls, mode, stem, "cpu", lang)
-    if any(walls.get((mode, stem, tab, "earlier")) for tab in frameworks.NAMES):
+    if any(walls.get((mode, stem, tab, "earlier")) for tab in TIMED):
         old = _mode_times(walls, mode, stem, "earlier", lang, missing=False)
         text += (f"（{REDESIGNED[stem][1]}：{old}）" if lang == "zh"
                  else f" ({REDESIGNED[stem][2]}: {old})")
@@ -158,7 +161,7 @@ def _gpu_times(walls, stem, lang):
     i = 0 if lang == "zh" else 1
     said = []
     for mode in FILES:
-        if any(walls.get((mode, stem, tab, "gpu")) for tab in frameworks.NAMES):
+        if any(walls.get((mode, stem, tab, "gpu")) for tab in TIMED):
             said.append(f"{MODE_NAMES[mode][i]} {_mode_times(walls, mode, stem, 'gpu', lang)}")
     if not said:
         return NOT_MEASURED[i]
@@ -194,7 +197,7 @@ def class_note(stem, results_dir=RESULTS):
         en = f"Class mode: {epochs} of the {CHAPTER_EPOCHS} epochs; everything else as in full mode."
         best = _best_epochs(results_dir)
         if best:
-            tabs = [t for t in frameworks.NAMES if t in best]
+            tabs = [t for t in TIMED if t in best]
             at_zh = "、".join(f"第 {best[t]} 轮（{TAB_NAMES[t]}）" for t in tabs)
             at_en = " and ".join(f"epoch {best[t]} ({TAB_NAMES[t]})" for t in tabs)
             zh += (f"完整模式的验证困惑度分别在{at_zh}最低：最低点在第 {epochs} 轮之后的框架，"
@@ -260,7 +263,7 @@ def _per_tab(walls, mode, stem, kind, lang):
     """``("15 min / 31 min", False)``, ``("15 min / not measured", True)``, or
     ``(None, True)`` when no tab is recorded."""
     i = 0 if lang == "zh" else 1
-    found = [walls.get((mode, stem, tab, kind)) for tab in frameworks.NAMES]
+    found = [walls.get((mode, stem, tab, kind)) for tab in TIMED]
     if not any(found):
         return None, True
     text = " / ".join(duration(e["wall_time_s"], lang) if e else NOT_MEASURED_SHORT[i]
@@ -276,7 +279,7 @@ def line(stem, walls, lang):
     for mode in FILES:
         text, missing = _per_tab(walls, mode, stem, "cpu", lang)
         if missing:
-            earlier = any(walls.get((mode, stem, tab, "earlier")) for tab in frameworks.NAMES)
+            earlier = any(walls.get((mode, stem, tab, "earlier")) for tab in TIMED)
             why = WHY["earlier" if earlier else "cpu"][i]
             text = text or NOT_MEASURED_SHORT[i]
             text += f"（{why}）" if i == 0 else f" ({why})"
@@ -330,13 +333,13 @@ def update_notebook(path, walls, results_dir=RESULTS, write=True):
 def readme_table(walls, results_dir=RESULTS):
     """docs/TEACHING.md's table: every notebook per mode and tab, then totals,
     the dates, and what class mode keeps per notebook."""
-    tabs = " / ".join(TAB_NAMES[t] for t in frameworks.NAMES)
+    tabs = " / ".join(TAB_NAMES[t] for t in TIMED)
     rows = [f"| notebook | full mode ({tabs}) | class mode ({tabs}) | quick mode ({tabs}) |",
             "| --- | --- | --- | --- |"]
 
     def cell(mode, stems):
         out = []
-        for tab in frameworks.NAMES:
+        for tab in TIMED:
             entries = [walls.get((mode, s, tab, "cpu")) for s in stems]
             out.append(duration(sum(e["wall_time_s"] for e in entries), "en")
                        if all(entries) else NOT_MEASURED[1])
