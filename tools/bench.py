@@ -124,6 +124,9 @@ def build(tab, lib, num_layers=2, num_hiddens=256, vocab_size=28, seed=0):
         torch.manual_seed(seed)
         layer = nn.LSTM(vocab_size, num_hiddens, num_layers)
         return lib.RNNModel(layer, vocab_size).to(lib.try_gpu())
+    if tab == "jax":  # d2l 0.17.6 has no JAX: only ours
+        lib.seed(seed)
+        return lib.RNNModel(lib.LSTM(vocab_size, num_hiddens, num_layers), vocab_size)
     import mxnet as mx
     from mxnet import npx
     from mxnet.gluon import rnn
@@ -190,6 +193,9 @@ def _threads(tab):
     if tab == "pytorch":
         import torch
         return torch.get_num_threads()
+    if tab == "jax":
+        from d2l_helpers import jax
+        return jax.get_threads()
     from d2l_helpers import cpu
     return cpu.mxnet_threads()  # MXNet is imported by now: reads only
 
@@ -452,9 +458,36 @@ def scaling(tab, epochs):
     return out
 
 
+REFERENCE_TABS = ("pytorch", "mxnet")  # the tabs d2l 0.17.6 has (--tab both)
+
+
+def side_by_side(tabs, epochs, repeats):
+    """Our train_ch8 of the chapter's LSTM under several tabs, alternating run
+    by run in fresh processes on this machine (JAX has no book loop to
+    compare with, so its speed is stated against the other tabs')."""
+    from d2l_helpers import devices
+    rows = {t: [] for t in tabs}
+    for _ in range(repeats):
+        for t in tabs:
+            rows[t].append(spawn(t, "ours", {}, epochs=epochs))
+    device = devices.describe_device(rows[tabs[0]][0]["device"])
+    print(f"\nd2l_helpers' train_ch8 per tab: chapter LSTM (2 x 256), 10,000 chars, "
+          f"batch 32 x 35, lr 2, {epochs} epochs, {repeats} alternating runs each, on {device}")
+    print("| tab | threads | precision | wall time (s) | tokens/s | final train perplexity |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for t, runs in rows.items():
+        r = _median_row(runs)
+        print(f"| {t} | {runs[0]['threads']} | {runs[0].get('precision', 'fp32')} | "
+              f"{r['wall_s']:.1f} | {r['tokens_per_s']:,.0f} | {r['ppl']:.2f} |")
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--tab", choices=list(frameworks.NAMES) + ["both"], default="both")
+    p.add_argument("--tab", choices=list(frameworks.NAMES) + ["both"], default="both",
+                   help="both: pytorch and mxnet, against d2l 0.17.6")
+    p.add_argument("--tabs", nargs="+", choices=frameworks.NAMES,
+                   help="only our train_ch8 under these tabs, side by side (e.g. pytorch jax)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--scaling", action="store_true")
@@ -475,7 +508,13 @@ def main():
     if a.device == "cuda":
         print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
         return gpu_table(a.epochs, a.repeats, a.json)
-    tabs = list(frameworks.NAMES) if a.tab == "both" else [a.tab]
+    if a.tabs:
+        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        return side_by_side(a.tabs, a.epochs, a.repeats)
+    if a.tab not in REFERENCE_TABS + ("both",):
+        sys.exit(f"tools/bench.py --tab {a.tab}: d2l 0.17.6 has no {a.tab} loop to compare "
+                 f"with; compare our loop across tabs instead: --tabs pytorch {a.tab}")
+    tabs = list(REFERENCE_TABS) if a.tab == "both" else [a.tab]
     log = io.StringIO()
 
     class Tee(io.TextIOBase):
