@@ -54,6 +54,7 @@ def good_cells():
         new_code_cell("#@tab all\nbatch_size, num_steps = 32, 35"),
         new_code_cell("#@tab pytorch\nimport torch"),
         new_code_cell("#@tab mxnet\nfrom mxnet import np"),
+        new_code_cell("#@tab jax\nfrom jax import numpy as jnp"),
     ]
 
 
@@ -122,6 +123,18 @@ def test_missing_tab_marker_is_reported(tmp_path, first_line):
         and "#@tab" in problems[0]
 
 
+@pytest.mark.parametrize("drop,swap", [(7, None), (6, None), (None, (6, 7))],
+                         ids=["no-jax-cell", "no-mxnet-cell", "misordered"])
+def test_incomplete_or_misordered_tab_cells_are_reported(tmp_path, drop, swap):
+    cells = good_cells()
+    if drop is not None:
+        del cells[drop]
+    else:
+        cells[swap[0]], cells[swap[1]] = cells[swap[1]], cells[swap[0]]
+    problems = problems_of(tmp_path, cells)
+    assert problems and all("one cell per tab in this order" in p for p in problems)
+
+
 @pytest.mark.parametrize("source", ["#@tab all\n%load_ext d2l_helpers.tab",
                                     "%load_ext d2l_helpers.tab\nimport os",
                                     "import d2l_helpers"])
@@ -144,7 +157,7 @@ def test_untagged_markdown_is_reported(tmp_path, tags):
     cells = good_cells()
     cells.append(md("A remark.", *tags))
     problems = problems_of(tmp_path, cells)
-    assert len(problems) == 1 and "cell 8" in problems[0] \
+    assert len(problems) == 1 and "cell 9" in problems[0] \
         and "lang-zh" in problems[0]
 
 
@@ -242,7 +255,7 @@ def test_split_keeps_one_language_and_all_code(tmp_path, lang):
             [c.source for c in cells if c.cell_type == "code"]
         # Order is kept: the code cells sit between the right markdown cells.
         assert [c.cell_type for c in nb.cells] == \
-            ["markdown", "code", "markdown", "code", "code", "code"]
+            ["markdown", "code", "markdown", "code", "code", "code", "code"]
         assert nb.metadata.kernelspec.name == "python3"
 
 

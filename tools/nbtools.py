@@ -128,6 +128,24 @@ def _check_code_cells(cells):
         if first_line not in TAB_MARKERS:
             problems.append(f"cell {i}: code cell must start with one of "
                             f"{', '.join(TAB_MARKERS)}; found {first_line!r}")
+    return problems + _check_tab_runs(rest)
+
+
+def _check_tab_runs(code):
+    """Framework-specific cells come in runs of one cell per tab, in the
+    registry's order (pytorch, mxnet, jax), one after the other."""
+    problems, run = [], []
+    want = [f"#@tab {name}" for name in frameworks.NAMES]
+    for i, cell in code + [(None, None)]:
+        marker = None if cell is None else cell.source.split("\n", 1)[0].rstrip()
+        if marker in want and (not run or want.index(marker) > want.index(run[-1][1])):
+            run.append((i, marker))
+            continue
+        if run and [m for _, m in run] != want:
+            problems.append(f"cell {run[0][0]}: framework-specific cells "
+                            f"{[m for _, m in run]}; each idea needs one cell per tab in "
+                            f"this order: {', '.join(want)}")
+        run = [(i, marker)] if marker in want else []
     return problems
 
 
