@@ -26,6 +26,7 @@ What differs from PyTorch, and why:
   model takes a few seconds to compile, every later one reuses it.
 """
 import contextlib
+import functools
 import itertools
 import math
 import os
@@ -237,9 +238,13 @@ def sgd(params, grads, lr, batch_size):
     return jax.tree.map(lambda p, g: p - lr * g / batch_size, params, grads)
 
 
+@functools.lru_cache(maxsize=None)
 def clip_sgd(lr, theta=CLIP_THETA):
     """The optax transformation of the training step: :func:`grad_clipping`
-    then :func:`sgd` (the loss is a mean: batch_size 1), which XLA fuses."""
+    then :func:`sgd` (the loss is a mean: batch_size 1), which XLA fuses.
+    One object per (lr, theta): the compiled step of a model is reused by the
+    next model of the same shape and lr (nnx.jit compares the optimizer's
+    transformation by identity)."""
     return optax.chain(optax.clip_by_global_norm(theta), optax.sgd(lr))
 
 
