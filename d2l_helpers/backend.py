@@ -72,6 +72,9 @@ class Backend:
     layer_signals: Callable
     # (device, net) -> (precision, reason): "fp32" or "bf16" autocast, see d2l_helpers.precision
     precision: Callable = None
+    # (net) -> context: no gradient, and the model in inference mode (dropout off) until
+    # it ends; None: no_grad() (a framework whose dropout acts only while training)
+    inference: Callable = None
     # (net, device) -> net on device; None: prepare() puts the model there (MXNet)
     move_model: Callable = None
 
@@ -105,6 +108,12 @@ def put_on(b, net, device):
     return net if b.move_model is None or device is None else b.move_model(net, device)
 
 
+def inference(b, net):
+    """The context of a forward pass that only measures or generates: no
+    gradient, and dropout off (PyTorch's ``net.eval()``, undone afterwards)."""
+    return b.inference(net) if b.inference is not None else b.no_grad()
+
+
 def decode(b, prefix, num_preds, net, vocab, device, choose):
     """Feed ``prefix`` to ``net`` then generate ``num_preds`` tokens, each
     ``choose(scores)`` of the last output ((1, vocab) scores -> token index):
@@ -115,7 +124,7 @@ def decode(b, prefix, num_preds, net, vocab, device, choose):
     def get_input():  # the last character, shape (1, 1)
         return b.to_device([[outputs[-1]]], device)
 
-    with b.no_grad():
+    with inference(b, net):
         for y in prefix[1:]:  # warm-up: feed the prefix, keep the state
             _, state = net(get_input(), state)
             outputs.append(vocab[y])
@@ -301,7 +310,7 @@ class BookAPI:
             return float("nan")
         total, count = b.zeros(device), 0
         state = b.begin_state(net, batch_size, device)
-        with b.no_grad():
+        with inference(b, net):
             for X, Y in data.valid_batches(corpus, batch_size, num_steps):
                 X, Y = b.to_device(X, device), b.to_device(Y, device)
                 y_hat, state = net(X, state)

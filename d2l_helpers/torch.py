@@ -289,6 +289,21 @@ def _restore(p, saved):
         p.copy_(saved)
 
 
+@contextlib.contextmanager
+def _inference(net):
+    """No gradient, and ``net.eval()`` (dropout off) until the block ends, then
+    the mode ``net`` had: validation and generation never see dropout."""
+    training = getattr(net, "training", None)  # None: not an nn.Module (RNNModelScratch)
+    if training is not None:
+        net.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        if training is not None:
+            net.train(training)
+
+
 _xent_sum = nn.CrossEntropyLoss(reduction="sum")
 
 BACKEND = backend.Backend(
@@ -322,6 +337,7 @@ BACKEND = backend.Backend(
     layer_signals=layer_signals,
     precision=choose_precision,
     move_model=lambda net, device: net.to(device),
+    inference=_inference,
 )
 cpu.configure(BACKEND)  # threads and glibc memory reuse; see cpu.py
 
