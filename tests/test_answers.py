@@ -272,7 +272,7 @@ def row(text, label):
 
 def test_depth_answer_follows_the_study_at_convergence(unigram):
     en = text_of(answers.render(conv_runs())[0], "04")
-    assert "**Answer:** trained to convergence" in section(en, "pytorch")
+    assert "**Answer:** trained until validation stopped improving" in section(en, "pytorch")
     assert "RNN 2, GRU 2, LSTM 2." in section(en, "pytorch")
     assert row(en, "GRU 1 layer") == "5.42 ± 0.02"
     assert row(en, "GRU 2 layers") == "4.42 ± 0.02 (-1.00, p < 0.01 ↓)"  # Holm within the cell

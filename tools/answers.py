@@ -225,8 +225,10 @@ def depth_sections(runs):
               "and p, Holm-adjusted within the family (a cell's deeper models against its 1 layer; width and "
               "dropout alone); ↓/↑: significantly lower/higher.")
     table = conv_table(per_tab) if per_tab else ("", "")
-    return cell_text((f"{head[0]}{legend[0]}{NOTE[0]}\n\n{table[0]}",
-                      f"{head[1]} {legend[1]} {NOTE[1]}\n\n{table[1]}"), sections), readme
+    stop = conv_stopping(runs) if per_tab else ("", "")
+    return cell_text((f"{head[0]}{stop[0]}{legend[0]}{NOTE[0]}\n\n{table[0]}",
+                      f"{head[1]} {stop[1]} {legend[1]} {NOTE[1]}\n\n{table[1]}".replace("  ", " ")),
+                     sections), readme
 
 
 def conv_table(per_tab):
@@ -278,13 +280,21 @@ def conv_conditions(runs, tab, rows):
               f" Still improving at the cap: {', '.join(last)} (the budget limits these claims).")
              if last else ("", ""))
     device = device_of(every).removeprefix("CPU: ")
-    return (f"**条件：** {len(every)} 次运行，{'、'.join(z for z, _ in precision)}，{device}；每次训练到离开平台后连续 "
-            f"{every[0]['patience']} 个检查点没有更好的验证困惑度，最多 {cap:,} 个词元。选定学习率下的 {len(chosen)} 次中 "
-            f"{early} 次因耐心停止或选中了更早的检查点。{limit[0]}",
-            f"**Conditions:** {len(every)} runs, {', '.join(e for _, e in precision)}, {device}; each trained until "
-            f"{every[0]['patience']} checkpoints brought no better validation perplexity once off the plateau, at most "
-            f"{cap:,} tokens. Of the {len(chosen)} runs at the chosen rates, {early} stopped by patience or chose "
-            f"an earlier checkpoint.{limit[1]}")
+    return (f"**条件：** {len(every)} 次运行，{'、'.join(z for z, _ in precision)}，{device}；选定学习率下的 "
+            f"{len(chosen)} 次中 {early} 次因耐心停止或选中了更早的检查点。{limit[0]}",
+            f"**Conditions:** {len(every)} runs, {', '.join(e for _, e in precision)}, {device}; of the "
+            f"{len(chosen)} runs at the chosen rates, {early} stopped by patience or chose an earlier "
+            f"checkpoint.{limit[1]}")
+
+
+def conv_stopping(runs):
+    """How every run of the study stopped, once for all tabs (a (zh, en) pair)."""
+    every = [r for tab in MEASURED for r in study.conv_runs(runs, tab)]
+    patience = "/".join(str(p) for p in sorted({r["patience"] for r in every}))
+    cap = "/".join(f"{c:,}" for c in sorted({r["budget_tokens"] for r in every}))
+    return (f"每次运行训练到离开平台后连续 {patience} 个检查点没有更好的验证困惑度，最多 {cap} 个词元。",
+            f"Each run trained until {patience} checkpoints brought no better validation perplexity once "
+            f"off the plateau, at most {cap} tokens.")
 
 
 def conv_depth(groups):
@@ -308,10 +318,11 @@ def conv_depth(groups):
             marks[a] = mark(holm([htest(groups[a], groups[b], "test_ppl")])[0])
     tested_any = tested_any_test(groups)
     if better:
-        answer = ("**答案：** 训练到收敛、学习率按验证集选定时，下列更深的配置显著优于 1 层：" + "、".join(better)
+        answer = ("**答案：** 训练到验证困惑度不再下降（或到上限，见上）、学习率按验证集选定时，下列更深的配置显著优于 1 层：" + "、".join(better)
                   + "。" + ("显著更差的：" + "、".join(worse) + "。" if worse else ""),
-                  "**Answer:** trained to convergence with the learning rate chosen on validation, these deeper "
-                  "configurations are significantly better than one layer: " + ", ".join(better) + "."
+                  "**Answer:** trained until validation stopped improving (or to the cap, see above) with the "
+                  "learning rate chosen on validation, these deeper configurations are significantly better "
+                  "than one layer: " + ", ".join(better) + "."
                   + (" Significantly worse: " + ", ".join(worse) + "." if worse else ""))
     elif not tested_any:
         answer = (f"**答案：** 还没有哪一组比较两边都有 {MIN_SEEDS} 个种子，暂时不能回答。",

@@ -42,6 +42,7 @@ from experiments import study  # noqa: E402
 IMG = ROOT / "img"
 DOC = ROOT / "docs" / "FIGURES.md"
 DPI = 100
+DPIS = {"results-depth-conv.png": 80}  # a grid of up to 3 x 3 panels: smaller, to stay light
 UNIFORM = 28
 TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
 
@@ -230,11 +231,20 @@ def depth_figure(runs, prefix="depth-conv/"):
             and "test_ppl" in r]
     if not runs:
         return _skip("depth_figure", f"no runs whose key starts with {prefix!r} yet")
-    panels = sorted({(r.get("tab"), r["cell"]) for r in runs},
-                    key=lambda p: (frameworks.NAMES.index(p[0]) if p[0] in frameworks.NAMES
-                                   else 99, p[1]))
-    fig, axes = _figure(len(panels), width=5.2, height=3.8)
-    for ax, (tab, cell) in zip(axes, panels):
+    from matplotlib.figure import Figure
+    tabs = [t for t in frameworks.NAMES if any(r.get("tab") == t for r in runs)]
+    cells = [c for c in study.CELLS if any(r["cell"] == c for r in runs)]
+    fig = Figure(figsize=(4.4 * len(cells), 3.3 * len(tabs)), layout="constrained")
+    grid = fig.subplots(len(tabs), len(cells), squeeze=False)  # a row per tab, a column per cell
+    panels = {(t, c): grid[i][j] for i, t in enumerate(tabs) for j, c in enumerate(cells)}
+    for (tab, cell), ax in panels.items():
+        if not any((r.get("tab"), r["cell"]) == (tab, cell) for r in runs):
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, f"{TAB_NAMES.get(tab, tab)}: {cell.upper()}\nnot run yet",
+                    ha="center", va="center", transform=ax.transAxes, color="gray")
+    for (tab, cell), ax in panels.items():
+        if not ax.axison:
+            continue
         mine = [r for r in runs if (r.get("tab"), r["cell"]) == (tab, cell)]
         order = sorted({_config(r) for r in mine},
                        key=lambda c: [float(x) if x.replace(".", "").isdigit() else 0
@@ -293,7 +303,7 @@ def save(fig, path):
     same bytes), recording the matplotlib version as its Software."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=DPI, metadata={"Software": drawn_with()})
+    fig.savefig(path, format="png", dpi=DPIS.get(path.name, DPI), metadata={"Software": drawn_with()})
     return path
 
 
