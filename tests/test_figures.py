@@ -66,16 +66,21 @@ def test_depth_figure_skips_without_runs_and_draws_synthetic_ones(capsys):
     runs.append(_conv("gru", 1, 0, 100_000, 10) | {"mode": "quick", "quick_mode": True})
     fig = figures.depth_figure(runs)
     axes = fig.axes
-    assert [ax.get_title() for ax in axes] == ["PyTorch: LSTM", "PyTorch: RNN"]  # no quick GRU
-    means = [l for l in axes[0].get_lines() if l.get_marker() == "o"]
+    assert [ax.get_title() for ax in axes] == ["PyTorch: RNN", "PyTorch: LSTM"]  # no quick GRU
+    means = [l for l in axes[1].get_lines() if l.get_marker() == "o"]
     assert [l.get_label() for l in means] == [f"{n} x 256, lr 2 (6 runs)" for n in (1, 2, 4)]
     x, y = means[0].get_data()
     assert x[0] == pytest.approx(700_000)               # mean tokens of the 6 runs
     assert y[0] == pytest.approx(9 + 0.1 + 0.005 + (1 + 0.25 + 0.0625) / 3)
-    faint = [l for l in axes[0].get_lines() if l.get_alpha() == 0.25]
+    faint = [l for l in axes[1].get_lines() if l.get_alpha() == 0.25]
     assert len(faint) == 3 * 2 * 3                    # every run's validation curve
     dropout = figures.depth_figure([_conv("lstm", 2, 0, 100_000, 9) | {"dropout": 0.2}])
     assert "2 x 256, dropout 0.2, lr 2 (1 runs)" in [l.get_label() for l in dropout.axes[0].get_lines()]
+    # a row per tab, a column per cell; a tab without a cell's runs says so in its place
+    both = figures.depth_figure(runs + [r | {"tab": "mxnet"} for r in runs if r["cell"] == "lstm"])
+    assert [ax.get_title() for ax in both.axes if ax.axison] == [
+        "PyTorch: RNN", "PyTorch: LSTM", "MXNet: LSTM"]
+    assert [t.get_text() for ax in both.axes for t in ax.texts] == ["MXNet: RNN\nnot run yet"]
 
 
 def test_u_curve_draws_the_chapter_run_when_it_has_curves(capsys):
