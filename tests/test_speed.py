@@ -56,7 +56,7 @@ def test_a_quote_edited_by_hand_is_stale(copy):
     root, _ = copy
     readme = root / "README.md"
     src = readme.read_text()
-    readme.write_text(re.sub(r"(\d)\.(\d\d)×", lambda m: f"{(int(m[1]) + 1) % 10}.{m[2]}×", src, 1))
+    readme.write_text(re.sub(r"(\d)\.(\d\d)×", lambda m: f"{(int(m[1]) + 1) % 10}.{m[2]}×", src, count=1))
     assert [p for p, _ in speed.stale(root)] == ["README.md"]
 
 
