@@ -95,38 +95,25 @@ def test_tab_magic_mxnet_when_missing_says_why_and_how(ip, monkeypatch):
     assert config.active_tab() == "pytorch"   # nothing switched
 
 
-def test_D2L_TAB_mxnet_when_missing_fails_at_load(monkeypatch):
-    hide_package(monkeypatch, "mxnet")
-    monkeypatch.setenv("D2L_TAB", "mxnet")
-    with pytest.raises(frameworks.TabUnavailable, match=MXNET_HINT):
-        tab.load_ipython_extension(InteractiveShell.instance())
-
-
-def test_importing_mxnet_module_without_mxnet_says_why_and_how(monkeypatch):
-    monkeypatch.setitem(sys.modules, "mxnet", None)  # makes `import mxnet` fail
-    monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
-    with pytest.raises(ImportError, match=MXNET_HINT):
-        importlib.import_module("d2l_helpers.mxnet")
-    monkeypatch.delitem(sys.modules, "d2l_helpers.mxnet", raising=False)
-
-
 JAX_HINT = r"Python >= 3\.12.*make lab PYTHON=python3\.13"
+MISSING = [("mxnet", MXNET_HINT), ("jax", JAX_HINT)]  # jax: Python 3.11, or 3.12+ without the layer
 
 
-def test_D2L_TAB_jax_when_missing_fails_at_load(monkeypatch):
-    hide_package(monkeypatch, "jax")
-    monkeypatch.setenv("D2L_TAB", "jax")
-    with pytest.raises(frameworks.TabUnavailable, match=JAX_HINT):
+@pytest.mark.parametrize("name,hint", MISSING, ids=[n for n, _ in MISSING])
+def test_D2L_TAB_when_missing_fails_at_load(monkeypatch, name, hint):
+    hide_package(monkeypatch, name)
+    monkeypatch.setenv("D2L_TAB", name)
+    with pytest.raises(frameworks.TabUnavailable, match=hint):
         tab.load_ipython_extension(InteractiveShell.instance())
 
 
-def test_importing_jax_module_without_jax_says_why_and_how(monkeypatch):
-    """Python 3.11 (no jax wheel) or a 3.12+ environment built without the layer."""
-    monkeypatch.setitem(sys.modules, "jax", None)  # makes `import jax` fail
-    monkeypatch.delitem(sys.modules, "d2l_helpers.jax", raising=False)
-    with pytest.raises(ImportError, match=JAX_HINT):
-        importlib.import_module("d2l_helpers.jax")
-    monkeypatch.delitem(sys.modules, "d2l_helpers.jax", raising=False)
+@pytest.mark.parametrize("name,hint", MISSING, ids=[n for n, _ in MISSING])
+def test_importing_tab_module_without_its_framework_says_why_and_how(monkeypatch, name, hint):
+    monkeypatch.setitem(sys.modules, name, None)  # makes `import <framework>` fail
+    monkeypatch.delitem(sys.modules, f"d2l_helpers.{name}", raising=False)
+    with pytest.raises(ImportError, match=hint):
+        importlib.import_module(f"d2l_helpers.{name}")
+    monkeypatch.delitem(sys.modules, f"d2l_helpers.{name}", raising=False)
 
 
 def test_pytorch_missing_names_make_lab(monkeypatch):
