@@ -25,6 +25,7 @@ logits as NumPy, the signals at initialisation.
 shell and records every run with :func:`d2l_helpers.results.record`.
 """
 import collections
+import contextlib
 import functools
 import math
 import random
@@ -939,6 +940,30 @@ def _tab_module(tab):
     return importlib.import_module(frameworks.TABS[tab].helpers)
 
 
+@contextlib.contextmanager
+def _sigterm_as_exit(path):
+    """While the queue runs, SIGTERM (``kill``, a scheduler's stop) ends it as
+    Ctrl-C does: the ``with`` blocks unwind, so the pool's workers are
+    terminated instead of being left orphaned and still training.  Recorded
+    runs stay in ``path``; the runs in flight are lost and trained again next
+    time."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}: the runs recorded so far are in {path}; "
+                         f"the same command goes on where it stopped")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
               seeds=CONV_SEEDS, log=print, **opts):
     """Train every run of the study at convergence that ``results_path`` does
@@ -967,7 +992,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
     ctx = mp.get_context("spawn")
     args = (tab, opts)
     done, t0 = 0, time.perf_counter()
-    with ctx.Pool(workers, initializer=_worker_init, initargs=args) as pool:
+    with _sigterm_as_exit(path), ctx.Pool(workers, initializer=_worker_init, initargs=args) as pool:
         busy, results_q = set(), []
         while True:
             for job in pending(busy)[:workers - len(busy)]:

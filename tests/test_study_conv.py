@@ -158,3 +158,42 @@ def test_the_dropout_option_changes_only_the_dropout_row():
     assert [c for c in got if c[3]] == [("lstm", 2, 256, 0.3)]
     assert ("rnn", 4, 256, 0.0) in got and len(got) == len(study.conv_configs())
     assert all(c[3] == 0 for c in study.configs_for(0)) and len(study.configs_for(0)) == 13
+
+
+def test_sigterm_stops_the_queue_and_its_workers(tmp_path):
+    """``kill`` of the study's process ends its training workers too (before,
+    the parent died at once and its pool workers went on training, orphaned)."""
+    pytest.importorskip("torch")
+    psutil = pytest.importorskip("psutil")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    # full mode: a run far longer than the test, so an orphaned worker would still be training
+    env = {k: v for k, v in os.environ.items() if k != "D2L_QUICK"}
+    env["D2L_THREADS"] = "1"
+    log = tmp_path / "study.log"  # a file, not a pipe: an orphan would hold a pipe open
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "experiments.study", "--tab", "pytorch", "--workers", "1",
+             "--results", str(tmp_path / "conv.json"), "--only", "lstm:1:256"],
+            env=env, stdout=f, stderr=subprocess.STDOUT)
+    parent = psutil.Process(proc.pid)
+    deadline = time.time() + 120
+    workers = []
+    while time.time() < deadline and not workers:
+        time.sleep(0.5)
+        workers = [p for p in parent.children(recursive=True)
+                   if "resource_tracker" not in " ".join(p.cmdline())]
+    assert workers, "the queue never started a worker"
+    time.sleep(2)  # let the worker start training
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    gone, alive = psutil.wait_procs(workers, timeout=20)
+    out = log.read_text()
+    for p in alive:
+        p.kill()
+    assert not alive, f"workers left training after the queue was stopped: {alive}\n{out}"
+    assert "the same command goes on" in out
+    assert proc.returncode != 0
