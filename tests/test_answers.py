@@ -1,5 +1,6 @@
 """tools/answers.py: the measured-answer cells and README tables follow the
-recorded runs, say only what the statistics support, and are current.
+recorded runs, say only what the statistics support, and are current; their
+words come from tools/templates/answers/, every snippet used and filled.
 
 The synthetic runs below are fixtures for the generator, never results: they
 live in this file only."""
