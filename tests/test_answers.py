@@ -1,5 +1,6 @@
 """tools/answers.py: the measured-answer cells and README tables follow the
-recorded runs, say only what the statistics support, and are current.
+recorded runs, say only what the statistics support, and are current; their
+words come from tools/templates/answers/, every snippet used and filled.
 
 The synthetic runs below are fixtures for the generator, never results: they
 live in this file only."""
@@ -417,3 +418,151 @@ def test_the_long_tables_live_in_docs_not_in_the_readme():
     readme = (answers.ROOT / "README.md").read_text()
     assert "answers:start" not in readme and "#### Exercise 3, more books" not in readme
     assert "#### Exercise 3, more books (PyTorch)" in (answers.ROOT / answers.RESULTS).read_text()
+
+
+# --------------------------------------------------------------- the words live in templates
+
+def ex4_swapped(tab):
+    """ex4_runs with A's and B's perplexities swapped: every B-minus-A difference changes sign."""
+    runs = ex4_runs(tab=tab)
+    by_key = {r["key"]: r for r in runs}
+    for r in runs:
+        if r["key"].startswith("ex4/wells/"):
+            other = by_key[r["key"].replace("wells/", "mixed/")]
+            for k in [k for k in r if k.startswith("ppl_")]:
+                r[k], other[k] = other[k], r[k]
+    return runs
+
+
+def every_outcome():
+    """``{name: runs}`` that between them reach every snippet of tools/templates/answers/."""
+    def edit(runs, change):  # change(run, group, seed) edits each run in place
+        for r in runs:
+            change(r, r["key"].split("/")[1], int(r["key"][-1]) if r["key"][-1].isdigit() else 0)
+        return runs
+
+    def tails(r, corpus, s):  # 3 books: higher on one tail, no clear difference on the other
+        if corpus == "3":
+            r["heldout_ppl"] = {"war_of_the_worlds": 9.0 + 0.01 * s, "invisible_man": [7.0, 8.5, 7.5][s]}
+
+    def quiet_doyle(r, model, s):  # B minus A on Doyle: tiny, and of the opposite sign in MXNet
+        if model == "mixed":
+            r["ppl_doyle"] = 6.5 + [0.1, -0.05, 0.02][s] * (1 if r["tab"] == "pytorch" else -1)
+        elif model == "wells":
+            r["ppl_doyle"] = 6.5 + [0.0, 0.02, -0.01][s]
+
+    def close_corpora(r, corpus, s):  # 2 and 3 books alike; 3 books alike 1 book on every tail; none at the cap
+        r["chosen_epoch"] = 12
+        if corpus == "2":
+            r["test_ppl"] = 5.95 + [0.0, 0.05, -0.03][s]
+        if corpus in ("1", "3"):
+            r["heldout_ppl"] = {b: 8.0 + ([0.01, -0.02, 0.03][s] if corpus == "3" else 0.01 * s) for b in TAILS}
+
+    old = [run("ex3/2", best_valid_ppl=6.43, tokens=2_212_000, num_books=2),
+           run("ex3/3", best_valid_ppl=5.87, tokens=2_692_480, num_books=3),
+           run("ex4/wells", ppl_austen=7.09, ppl_doyle=6.54, ppl_wells=6.35),
+           run("ex4/mixed", ppl_austen=6.41, ppl_doyle=6.35, ppl_wells=6.64)]
+    return {
+        "nothing yet": [],
+        "old design": old,
+        "old design, noisy": [run("ex3/2", best_valid_ppl=5.87, tokens=2_212_000, num_books=2),
+                              run("ex3/3", best_valid_ppl=6.43, tokens=2_692_480, num_books=3)],
+        "depth, short budget": depth_runs() + conv_runs() + conv_runs(tab="mxnet", gain=0.0),
+        "depth, deeper worse": conv_runs(gain=-1.0) + conv_runs(tab="mxnet", stuck4=True),
+        "depth, better and worse": edit(conv_runs(), lambda r, c, s: r.update(test_ppl=r["test_ppl"] + 1.0)
+                                        if (r["cell"], r["num_layers"]) == ("gru", 3) else None),
+        "depth, one seed": [r for r in conv_runs() if r["seed"] == 0],
+        "ex1": ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05])
+        + ex1_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7], tab="mxnet", speeds=(13_000.0, 13_050.0)),
+        "ex1, few seeds": ex1_runs([9.0, 9.1], [9.6, 9.7]) + ex1_runs([9.0], [9.6], tab="mxnet"),
+        "ex2, old design": ex2_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7])
+        + ex2_runs([9.0, 9.4, 9.2], [9.1, 9.3, 9.25], tab="mxnet"),
+        "ex2, shared machine": edit(ex2_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7]), lambda r, m, s: r.update(
+            tokens_per_sec=[20_000.0, 26_000.0, 19_000.0][s]) if m == "lstm" else None),
+        "ex2, few seeds": ex2_runs([9.6, 9.7], [9.0, 9.1]),
+        "ex2, new design": [dict(r, test_ppl=r["best_valid_ppl"] + 0.1, chosen_epoch=3 + r["seed"], checkpoints=20,
+                                 valid_ppl_chosen=r["best_valid_ppl"], budget_tokens=4_480_000)
+                            for r in ex2_runs([9.6, 9.65, 9.7], [9.0, 9.05, 9.1])],
+        "ex3, tails": edit(ex3_runs(), tails) + edit(ex3_runs(tab="mxnet"), lambda r, c, s: r.update(
+            test_ppl=45.0) if (c, s) == ("1", 1) else None),
+        "ex3, stuck": stuck_ex3_runs(),
+        "ex3, no clear winner": edit(ex3_runs(), close_corpora),
+        "ex4": ex4_runs() + ex4_runs(tab="mxnet", austen=(0.7, 0.0)),
+        "ex4, tabs agree": ex4_runs() + ex4_runs(tab="mxnet"),
+        "ex4, quiet": edit(ex4_runs() + ex4_runs(tab="mxnet"), quiet_doyle),
+        "ex4, all signs differ": ex4_runs() + ex4_swapped("mxnet"),
+        "ex4, control agrees": edit(ex4_runs(), lambda r, m, s: r.update(ppl_wells=6.6 + [0.05, -0.04, 0.0][s])
+                                    if m in ("mixed", "wells-once") else None),
+        "ex4, plateau": [dict(r, curves=curve(2 if r["tab"] == "pytorch" else 8))
+                         for r in ex4_runs() + ex4_runs(tab="mxnet")],
+    }
+
+
+def stuck_ex3_runs():
+    """ex3: one run never left the plateau, one diverged, one tail diverged; the MXNet runs plateau-bound."""
+    runs = ex3_runs()
+    for r in runs:
+        r["curves"] = curve(2)
+    next(r for r in runs if r["key"] == "ex3/10k/seed2")["curves"] = curve(10)
+    next(r for r in runs if r["key"] == "ex3/2/seed1")["test_ppl"] = 45.0
+    next(r for r in runs if r["key"] == "ex3/3/seed1")["heldout_ppl"]["war_of_the_worlds"] = 45.0
+    mx = ex3_runs(tab="mxnet")
+    for i, r in enumerate(mx):
+        r["curves"] = curve(8 if i % 3 else 10)
+    return runs + mx
+
+
+def template_snippets():
+    """``{(file, snippet)}`` of every template file, the file named without its language."""
+    files = sorted(answers.TEMPLATES.glob("*.md"))
+    assert files, answers.TEMPLATES
+    return {(f.name.split(".")[0], name) for f in files for name in answers.snippets(*f.name.split(".")[:2])}
+
+
+def test_every_snippet_is_used_and_every_placeholder_filled(unigram):
+    """The words of the cells and of docs/RESULTS.md live in tools/templates/answers/;
+    rendering raises KeyError on a placeholder the code does not fill, and a snippet
+    (or a whole file) that no outcome reaches is dead text."""
+    answers.USED.clear()
+    for name, runs in every_outcome().items():
+        cells, _ = answers.render(runs)
+        for pair in cells.values():
+            assert not re.search(r"[{}]", "".join(pair)), name  # nothing left unfilled
+    unused = sorted(template_snippets() - answers.USED)
+    assert unused == [], f"snippets no outcome reaches (remove them, or add the outcome): {unused}"
+
+
+def test_both_languages_have_the_same_snippets_and_placeholders():
+    import string
+    def placeholders(text):
+        return sorted({f for _, f, _, _ in string.Formatter().parse(text) if f})
+    pairs = 0
+    for zh in sorted(answers.TEMPLATES.glob("*.zh.md")):
+        name = zh.name.split(".")[0]
+        a, b = answers.snippets(name, "zh"), answers.snippets(name, "en")
+        assert sorted(a) == sorted(b), name
+        for key in a:
+            assert placeholders(a[key]) == placeholders(b[key]), (name, key)
+        pairs += 1
+    assert pairs == len(answers.BUILDERS) + 1  # 04, ex1-ex4 and common
+    names = {f.name for f in answers.TEMPLATES.glob("*.md")}
+    assert all(re.fullmatch(r"[a-z0-9]+\.(zh|en)\.md", n) for n in names), names
+    alone = {n for n in names if {n.replace(".zh.", ".en."), n.replace(".en.", ".zh.")} - names}
+    assert alone == {"results.en.md"}  # docs/RESULTS.md is in English only
+
+
+def test_a_placeholder_the_code_does_not_fill_is_named():
+    assert answers.words("04", "stopping", "en", patience=3, cap="1,209,600").startswith("Each run trained until 3")
+    with pytest.raises(KeyError, match=r"04\.en\.md: \[stopping\] has the placeholder \{cap\}"):
+        answers.words("04", "stopping", "en", patience=3)
+    with pytest.raises(KeyError, match=r"no snippet \[nonsense\]"):
+        answers.say("04", "nonsense")
+
+
+def test_no_function_of_the_generator_is_longer_than_50_lines():
+    import ast
+    tree = ast.parse((answers.ROOT / "tools" / "answers.py").read_text(encoding="utf-8"))
+    lengths = {n.name: n.end_lineno - n.lineno + 1 for n in ast.walk(tree)
+               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    assert len(lengths) > 20  # the parse found the functions
+    assert {name: n for name, n in lengths.items() if n > 50} == {}

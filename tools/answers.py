@@ -7,20 +7,29 @@ docs/RESULTS.md (the long result tables), from the recorded full-mode runs.
     python tools/answers.py --results FILE  # read FILE, not results/full-mode.json
 
 Each notebook has one zh/en pair of markdown cells tagged ``measured``; this
-tool owns them (edit the wording here, never in the notebook), and the whole
-of docs/RESULTS.md.  The prose says only what the statistics support: a
-comparison is tested (Welch, :func:`experiments.study.welch`) only when both
-groups have at least ``MIN_SEEDS`` seeds; in ex2-ex4 the tests of one
-question form a stated family whose p-values are Holm-adjusted
-(:func:`experiments.stats.holm`) before anything is called significant; a
-group holding a run that diverged or never left the letter-frequency plateau
-is summarised by its median and not tested; a tab whose runs spent most of
-their checkpoints on that plateau is marked as measuring time to leave it,
-not the data; "no significant difference" is never written as "equal"; and a
-tab without runs of the current design says so instead of quoting anything.
+tool owns them and the whole of docs/RESULTS.md, so never edit them in the
+notebook.  The words live in ``tools/templates/answers/``: one file per
+notebook and language (``04.zh.md``, ``ex3.en.md``, ...), ``common.<lang>.md``
+for what every cell shares and ``results.en.md`` for docs/RESULTS.md.  Each
+file is a list of snippets, ``[name]`` and its words, with named placeholders
+such as ``{budget:,}``.  To change a sentence, edit the snippet in both
+languages and run this tool; this module only computes the numbers, picks the
+snippet that fits the outcome and lays out the tables.
+
+The prose says only what the statistics support: a comparison is tested
+(Welch, :func:`experiments.study.welch`) only when both groups have at least
+``MIN_SEEDS`` seeds; in ex2-ex4 the tests of one question form a stated
+family whose p-values are Holm-adjusted (:func:`experiments.stats.holm`)
+before anything is called significant; a group holding a run that diverged
+or never left the letter-frequency plateau is summarised by its median and
+not tested; a tab whose runs spent most of their checkpoints on that plateau
+is marked as measuring time to leave it, not the data; "no significant
+difference" is never written as "equal"; and a tab without runs of the
+current design says so instead of quoting anything.
 ``tests/test_answers.py`` checks the committed cells and docs/RESULTS.md
-against the committed JSON, and ``tests/test_quoted_numbers.py`` checks every
-number they quote.
+against the committed JSON, that every snippet is used and filled, and that
+no function here is longer than 50 lines; ``tests/test_quoted_numbers.py``
+checks every number they quote.
 """
 import argparse
 import functools
@@ -52,7 +61,6 @@ NOTEBOOKS = {
     "ex4": "notebooks/exercises/ex4-mixing-authors.ipynb",
 }
 RESULTS = Path("docs/RESULTS.md")  # the long tables, generated
-HEAD = ("### 完整模式的实测结果", "### Measured full-mode results")
 BOOKS = {  # novel -> (zh title, en title)
     "time_machine": ("《时间机器》", "*The Time Machine*"),
     "war_of_the_worlds": ("《世界大战》", "*The War of the Worlds*"),
@@ -60,6 +68,65 @@ BOOKS = {  # novel -> (zh title, en title)
     "doctor_moreau": ("《莫罗博士岛》", "*The Island of Doctor Moreau*"),
     "first_men_in_the_moon": ("《最先登上月球的人》", "*The First Men in the Moon*"),
 }
+
+
+# ------------------------------------------------------------------ the words
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "answers"
+LANGS = ("zh", "en")
+SNIPPET = re.compile(r"^\[([a-z0-9_]+)\]$", re.M)  # a line "[name]" starts a snippet
+USED = set()  # (file, snippet) pairs filled so far; tests/test_answers.py checks that all are
+
+
+@functools.lru_cache(maxsize=None)
+def snippets(name, lang):
+    """``{snippet: words}`` of ``tools/templates/answers/<name>.<lang>.md``.  A snippet
+    runs from its ``[snippet]`` line to the next one, blank lines around it dropped;
+    the text before the first one is a comment for whoever edits the file."""
+    path = TEMPLATES / f"{name}.{lang}.md"
+    parts = SNIPPET.split(path.read_text(encoding="utf-8"))
+    names = parts[1::2]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{path}: snippet(s) defined twice: {', '.join(twice)}")
+    return {n: text.strip("\n") for n, text in zip(names, parts[2::2])}
+
+
+def words(name, key, lang, /, **values):
+    """Snippet ``key`` of ``<name>.<lang>.md`` with its placeholders filled from
+    ``values``; a (zh, en) tuple value gives each language its own text."""
+    path = TEMPLATES / f"{name}.{lang}.md"
+    text = snippets(name, lang).get(key)
+    if text is None:
+        raise KeyError(f"{path}: no snippet [{key}]")
+    own = {k: v[LANGS.index(lang)] if isinstance(v, tuple) else v for k, v in values.items()}
+    try:
+        filled = text.format_map(own)
+    except KeyError as e:
+        raise KeyError(f"{path}: [{key}] has the placeholder {{{e.args[0]}}}, which the code does not fill "
+                       f"(it fills: {', '.join(sorted(own)) or 'nothing'})") from None
+    USED.add((name, key))
+    return filled
+
+
+def say(name, key, /, **values):
+    """The (zh, en) pair of snippet ``key`` of notebook ``name``'s templates (see :func:`words`)."""
+    return tuple(words(name, key, lang, **values) for lang in LANGS)
+
+
+def join(pairs, sep=("；", "; ")):
+    """Join (zh, en) pairs into one (zh, en) pair; a plain string is the same in both."""
+    pairs = [p if isinstance(p, tuple) else (p, p) for p in pairs]
+    return tuple(s.join(p[i] for p in pairs) for i, s in enumerate(sep))
+
+
+def listing(items):
+    """A list of names: 'a、b' in Chinese, 'a, b' in English."""
+    return join(items, ("、", ", "))
+
+
+HEAD = say("common", "heading")  # the heading of every generated cell
+NOTE = say("common", "note")     # once per ex2-ex4 cell: "no significant difference" is not "equal"
 
 
 # ------------------------------------------------------------------ numbers
@@ -96,13 +163,19 @@ def ms(xs, spec=".2f"):
     """'m ± sd' as a (zh, en) pair of strings; one value has no sd."""
     m, sd = study.mean_sd(xs)
     if len(xs) < 2:
-        return (f"{m:{spec}}（1 个种子）", f"{m:{spec}} (1 seed)")
+        return say("common", "one_seed", mean=f"{m:{spec}}")
     return (f"{m:{spec}} ± {sd:{spec}}",) * 2
 
 
 def seeds(n):
-    """'n seed(s)' in English."""
-    return f"{n} seed" + ("" if n == 1 else "s")
+    """'n seed(s)' as a (zh, en) pair."""
+    return say("common", "seeds_one" if n == 1 else "seeds_many", n=n)
+
+
+def span(runs, field):
+    """'a–b': the smallest and largest (integer) ``field`` of ``runs``; 'a' when they agree."""
+    xs = sorted({int(r[field]) for r in runs})
+    return f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}"
 
 
 def test(a, b):
@@ -119,13 +192,14 @@ def _p(w):
     return f"p = {w['p']:.3f}" if p == f"{ALPHA:.2f}" else f"p = {p}"  # 0.05 needs a third digit
 
 
-def wtxt(w):
-    """'difference, 95% CI, p' as a (zh, en) pair."""
-    if w is None:
-        return (f"种子不足 {MIN_SEEDS} 个，未检验", f"fewer than {MIN_SEEDS} seeds, not tested")
+def few_seeds():
+    return say("common", "few_seeds", min_seeds=MIN_SEEDS)
+
+
+def difference(w, p):
+    """'difference, 95% CI, p' as a (zh, en) pair; ``p`` is the p-value as written."""
     lo, hi = w["ci"]
-    return (f"差 {w['diff']:+.2f}，95% 置信区间 {lo:+.2f} 到 {hi:+.2f}，{_p(w)}",
-            f"difference {w['diff']:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {_p(w)}")
+    return say("common", "difference", diff=w["diff"], lo=lo, hi=hi, p=p)
 
 
 def verdict(w, subject):
@@ -135,24 +209,15 @@ def verdict(w, subject):
     if w is None:
         return "", ""
     if w["p"] >= ALPHA:
-        return ("看不出显著差别（这不等于一样）",
-                "no significant difference (which is not the same as equal)")
-    if w["diff"] < 0:
-        return f"{subject[0]}显著更低", f"{subject[1]} is significantly lower"
-    return f"{subject[0]}显著更高", f"{subject[1]} is significantly higher"
+        return say("common", "not_equal")
+    return say("common", "lower" if w["diff"] < 0 else "higher", subject=subject)
 
 
 def tested(w, subject):
-    """``wtxt`` and, where there was a test, its verdict after a colon."""
-    wt, v = wtxt(w), verdict(w, subject)
+    """The difference and, where there was a test, its verdict after a colon."""
     if w is None:
-        return wt
-    return f"{wt[0]}：{v[0]}", f"{wt[1]}: {v[1]}"
-
-
-def join(pairs, sep=("；", "; ")):
-    """Join (zh, en) pairs into one (zh, en) pair."""
-    return tuple(s.join(p[i] for p in pairs) for i, s in enumerate(sep))
+        return few_seeds()
+    return join([difference(w, _p(w)), verdict(w, subject)], ("：", ": "))
 
 
 def device_of(runs):
@@ -172,17 +237,15 @@ def spaced(zh):
 def intro(table):
     """The first line of every generated cell: where it comes from, and
     where its long table (``table``, a (zh, en) description) is."""
-    return (f"由 `tools/answers.py` 从 `results/full-mode.json` 生成；完整的表（{table[0]}）在 `docs/RESULTS.md`。",
-            f"Generated by `tools/answers.py` from `results/full-mode.json`; the full table ({table[1]}) is in "
-            f"`docs/RESULTS.md`.")
+    return say("common", "intro", table=table)
 
 
 def cell_text(head, sections):
     """The zh and en cell: heading, the ``head`` pair (see :func:`intro`),
     then per tab a bold label, its bullets and its answer."""
-    out = []
+    heading, out = say("common", "heading"), []
     for lang in (0, 1):
-        parts = [HEAD[lang], "", head[lang]]
+        parts = [heading[lang], "", head[lang]]
         for tab, bullets, answer in sections:
             parts += ["", f"**{TAB_NAMES.get(tab, tab)}**", ""]
             parts += [f"* {b[lang]}" for b in bullets]
@@ -190,6 +253,15 @@ def cell_text(head, sections):
                 parts += ["", answer[lang]]
         out.append("\n".join(parts).strip() + "\n")
     return spaced(out[0].strip("\n")), out[1].strip("\n")
+
+
+def result_words(key, /, **values):
+    """Snippet ``key`` of ``results.en.md`` (docs/RESULTS.md is in English only)."""
+    return words("results", key, "en", **values)
+
+
+def tab_heading(key, tab):
+    return result_words(key, tab=TAB_NAMES.get(tab, tab))
 
 
 # ------------------------------------------------------------------ 04: depth
@@ -202,33 +274,26 @@ def depth_sections(runs):
     for tab in MEASURED:
         rows = study.conv_summary(runs, tab)
         if not rows:
-            sections.append((tab, [("加深研究（训练到收敛）尚未在这个框架下测量。",
-                                    "The depth study at convergence has not been measured under this framework yet.")],
-                             None))
+            sections.append((tab, [say("04", "not_measured")], None))
             continue
         groups = {r["config"]: r["runs"] for r in rows}
         marks, answer = conv_depth(groups)
         per_tab[tab] = (groups, marks)
         sections.append((tab, [conv_conditions(runs, tab, rows)], answer))
-        readme.append(f"#### Notebook 04, depth study at convergence ({TAB_NAMES.get(tab, tab)})\n\n"
-                      + study.conv_markdown(rows))
+        readme.append(tab_heading("depth_heading", tab) + "\n\n" + study.conv_markdown(rows))
     short = depth_short_budget(runs)
     if short:
         sections.append(("frameworks", [short], None))
-    head = intro(("每种配置试过的学习率、每个种子的测试困惑度和停止原因",
-                  "rates tried, test perplexity per seed, why each run stopped"))
-    legend = ("表中是在验证集上选定的检查点的测试困惑度，选定学习率下 3 个种子的均值 ± 标准差。括号里：与 1 层之差"
-              "（宽的与 2x256 比，dropout 与不加比）和族内经 Holm 校正的 p 值（同一种单元的更深模型各与 1 层比为一族；"
-              "宽度、dropout 各自成族）；↓/↑：显著更低/更高。",
-              "Test perplexity at the checkpoint chosen on validation, mean ± sd of 3 seeds at the rate chosen "
-              "on validation. In brackets: the difference from 1 layer (wide: from 2x256; dropout: from none) "
-              "and p, Holm-adjusted within the family (a cell's deeper models against its 1 layer; width and "
-              "dropout alone); ↓/↑: significantly lower/higher.")
-    table = conv_table(per_tab) if per_tab else ("", "")
-    stop = conv_stopping(runs) if per_tab else ("", "")
-    return cell_text((f"{head[0]}{stop[0]}{legend[0]}{NOTE[0]}\n\n{table[0]}",
-                      f"{head[1]} {stop[1]} {legend[1]} {NOTE[1]}\n\n{table[1]}".replace("  ", " ")),
-                     sections), readme
+    return cell_text(depth_head(runs, per_tab), sections), readme
+
+
+def depth_head(runs, per_tab):
+    """The first paragraph of notebook 04's cell (source, stopping rule, legend), then its table."""
+    common = dict(intro=intro(say("04", "table")), legend=say("04", "legend"), note=say("common", "note"))
+    if not per_tab:
+        return tuple(h + "\n\n" for h in say("04", "head_unmeasured", **common))  # no table yet
+    head = say("04", "head", stopping=conv_stopping(runs), **common)
+    return tuple(f"{h}\n\n{t}" for h, t in zip(head, conv_table(per_tab)))
 
 
 def conv_table(per_tab):
@@ -237,10 +302,10 @@ def conv_table(per_tab):
     configs = [(c, L, study.NUM_HIDDENS, 0.0) for c in study.CELLS for L in study.DEPTHS]
     configs += [study.WIDE + (0.0,), study.DROPOUT_ROW[0] + (study.DROPOUT_ROW[1],)]
     configs = [c for c in configs if any(c in per_tab[t][0] for t in per_tab)]
-    out = []
+    out, config = [], say("04", "configuration")
     for lang in (0, 1):
-        lines = ["| " + ("配置" if lang == 0 else "configuration") + " | "
-                 + " | ".join(TAB_NAMES[t] for t in tabs) + " |", "|" + " --- |" * (len(tabs) + 1)]
+        lines = [f"| {config[lang]} | " + " | ".join(TAB_NAMES[t] for t in tabs) + " |",
+                 "|" + " --- |" * (len(tabs) + 1)]
         for c in configs:
             cells = []
             for t in tabs:
@@ -258,33 +323,28 @@ def conv_table(per_tab):
 def conv_label(config):
     cell, L, h, drop = config
     if drop:
-        return f"{cell.upper()} {L}x{h}，dropout {drop:g}", f"{cell.upper()} {L}x{h}, dropout {drop:g}"
-    if h != study.NUM_HIDDENS:
-        return f"{cell.upper()} {L}x{h}（宽）", f"{cell.upper()} {L}x{h} (wide)"
-    return f"{cell.upper()} {L} 层", f"{cell.upper()} {L} layer" + ("s" if L > 1 else "")
+        key = "label_dropout"
+    elif h != study.NUM_HIDDENS:
+        key = "label_wide"
+    else:
+        key = "label_layers" if L > 1 else "label_layer"
+    return say("04", key, cell=cell.upper(), layers=L, hiddens=h, dropout=drop)
 
 
 def conv_conditions(runs, tab, rows):
     every = study.conv_runs(runs, tab)
     chosen = [r for row in rows for r in row["runs"]]
     early = sum(r["stop_reason"] == "patience" or r["chosen_epoch"] < r["checkpoints"] for r in chosen)
-    cap = max(r["budget_tokens"] for r in every)
     precision = {}
     for r in every:
         precision.setdefault(r.get("precision", "fp32"), set()).add(r["cell"].upper())
-    precision = [(f"{d}（{'、'.join(sorted(cs))}）", f"{d} ({', '.join(sorted(cs))})")
+    precision = [say("04", "precision", precision=d, cells=listing(sorted(cs)))
                  for d, cs in sorted(precision.items())]
     last = [row["name"] for row in rows if any(r["stop_reason"] != "patience"
                                                and r["chosen_epoch"] == r["checkpoints"] for r in row["runs"])]
-    limit = ((f"预算用完时还在变好的：{'、'.join(last)}（结论受预算限制）。",
-              f" Still improving at the cap: {', '.join(last)} (the budget limits these claims).")
-             if last else ("", ""))
-    device = device_of(every).removeprefix("CPU: ")
-    return (f"**条件：** {len(every)} 次运行，{'、'.join(z for z, _ in precision)}，{device}；选定学习率下的 "
-            f"{len(chosen)} 次中 {early} 次因耐心停止或选中了更早的检查点。{limit[0]}",
-            f"**Conditions:** {len(every)} runs, {', '.join(e for _, e in precision)}, {device}; of the "
-            f"{len(chosen)} runs at the chosen rates, {early} stopped by patience or chose an earlier "
-            f"checkpoint.{limit[1]}")
+    limit = say("04", "still_improving", names=listing(last)) if last else ""
+    return say("04", "conditions", runs=len(every), precisions=listing(precision),
+               device=device_of(every).removeprefix("CPU: "), chosen=len(chosen), early=early, limit=limit)
 
 
 def conv_stopping(runs):
@@ -292,9 +352,7 @@ def conv_stopping(runs):
     every = [r for tab in MEASURED for r in study.conv_runs(runs, tab)]
     patience = "/".join(str(p) for p in sorted({r["patience"] for r in every}))
     cap = "/".join(f"{c:,}" for c in sorted({r["budget_tokens"] for r in every}))
-    return (f"每次运行训练到离开平台后连续 {patience} 个检查点没有更好的验证困惑度，最多 {cap} 个词元。",
-            f"Each run trained until {patience} checkpoints brought no better validation perplexity once "
-            f"off the plateau, at most {cap} tokens.")
+    return say("04", "stopping", patience=patience, cap=cap)
 
 
 def conv_depth(groups):
@@ -316,25 +374,19 @@ def conv_depth(groups):
         b = ("lstm", 2, study.NUM_HIDDENS, 0.0)
         if a in groups and b in groups:
             marks[a] = mark(holm([htest(groups[a], groups[b], "test_ppl")])[0])
-    tested_any = tested_any_test(groups)
+    return marks, depth_answer(better, worse, tested_any_test(groups))
+
+
+def depth_answer(better, worse, tested_any):
+    """Notebook 04's answer: the deeper configurations significantly better and worse than one layer."""
     if better:
-        answer = ("**答案：** 训练到验证困惑度不再下降（或到上限，见上）、学习率按验证集选定时，下列更深的配置显著优于 1 层：" + "、".join(better)
-                  + "。" + ("显著更差的：" + "、".join(worse) + "。" if worse else ""),
-                  "**Answer:** trained until validation stopped improving (or to the cap, see above) with the "
-                  "learning rate chosen on validation, these deeper configurations are significantly better "
-                  "than one layer: " + ", ".join(better) + "."
-                  + (" Significantly worse: " + ", ".join(worse) + "." if worse else ""))
-    elif not tested_any:
-        answer = (f"**答案：** 还没有哪一组比较两边都有 {MIN_SEEDS} 个种子，暂时不能回答。",
-                  f"**Answer:** no comparison has {MIN_SEEDS} seeds on both sides yet, so there is no answer yet.")
-    elif worse:
-        answer = ("**答案：** 训练到收敛后也没有哪个更深的配置显著优于 1 层；显著更差的：" + "、".join(worse) + "。",
-                  "**Answer:** even at convergence no deeper configuration is significantly better than one layer; "
-                  "significantly worse: " + ", ".join(worse) + ".")
-    else:
-        answer = ("**答案：** 这些种子看不出层数带来的显著差别（更小的差别需要更多种子）。",
-                  "**Answer:** these seeds show no significant effect of depth (smaller effects would need more seeds).")
-    return marks, answer
+        also = say("04", "also_worse", worse=listing(worse)) if worse else ""
+        return say("04", "answer_better", better=listing(better), worse=also)
+    if not tested_any:
+        return say("04", "answer_untested", min_seeds=MIN_SEEDS)
+    if worse:
+        return say("04", "answer_worse", worse=listing(worse))
+    return say("04", "answer_none")
 
 
 def mark(w):
@@ -363,14 +415,8 @@ def depth_short_budget(runs):
     if not short:
         return None
     flat = sum(abs(r["test_ppl"] - unigram) <= 0.01 * unigram for r in short)
-    budget = short[0]["budget_tokens"]
-    return (f"**小预算的教训：** 最初的实验每次只训练 {budget:,} 个词元，两个框架下 2–4 层门控网络的 {len(short)} 次运行中"
-            f"有 {flat} 次停在字母频率水平（测试困惑度与一元模型的 {unigram:.2f} 相差不到 1%），于是看上去越深越差："
-            f"那是预算的结论，不是深度的结论。",
-            f"**The lesson of the small budget:** trained on {budget:,} tokens per run, {flat} of the "
-            f"{len(short)} runs of 2–4-layer gated networks (both tabs) ended at the letter-frequency level "
-            f"(within 1% of the unigram model's {unigram:.2f}), so deeper looked worse: a finding about the "
-            f"budget, not about depth.")
+    return say("04", "short_budget", budget=short[0]["budget_tokens"], runs=len(short), flat=flat,
+               unigram=unigram)
 
 
 def chose_last(runs):
@@ -380,99 +426,86 @@ def chose_last(runs):
 
 # ------------------------------------------------------------------ ex1
 
-IMPLS = {"scratch": ("从零实现", "the scratch model"), "concise": ("自带层", "the built-in layer")}
-
-
 def ex1_sections(runs):
     sections, readme = [], []
     for tab in MEASURED:
         g = seeded([r for r in runs if r.get("tab") == tab], "ex1/", "test_ppl")
-        if not set(IMPLS) <= set(g):
-            sections.append((tab, [("新设计（每种实现 3 个种子、恰好相同的词元预算、验证集/测试集划分）尚未在这个框架下测量。",
-                                    "The new design (3 seeds per implementation, exactly the same token budget, a "
-                                    "validation/test split) has not been measured under this framework yet.")], None))
+        if not {"scratch", "concise"} <= set(g):
+            sections.append((tab, [say("ex1", "not_measured")], None))
             continue
-        sc, co = g["scratch"], g["concise"]
-        n = min(len(sc), len(co))
-        start = (("每个种子下，自带层先复制从零实现的初始权重，两者从同一点出发",
-                  "for each seed the built-in layer copies the scratch model's initial weights, so both start from the same point")
-                 if tab == "pytorch" else
-                 ("`train_ch8` 为自带层重新抽取权重（分布相同，数不同）",
-                  "`train_ch8` draws the built-in layer's weights afresh (same distribution, other numbers)"))
-        bullets = [(
-            f"**条件：** 每种实现 {n} 个种子，每次恰好 {sc[0]['budget_tokens']:,} 个训练词元，学习率 {sc[0]['lr']:g}；"
-            f"{start[0]}；精度用在验证集上挑选的检查点的测试困惑度；设备：{device_of(sc + co)}。",
-            f"**Conditions:** {seeds(n)} per implementation, exactly {sc[0]['budget_tokens']:,} training tokens per "
-            f"run, learning rate {sc[0]['lr']:g}; {start[1]}; accuracy is the test perplexity at the checkpoint "
-            f"chosen on validation; device: {device_of(sc + co)}.")]
-        a, b = values(sc, "test_ppl"), values(co, "test_ppl")
-        w = test(a, b)
-        (za, ea), (zb, eb) = ms(a), ms(b)
-        wt = tested(w, ("从零实现", "the scratch model"))
-        bullets.append((f"**精度：** 从零实现 {za}，自带层 {zb}（均值 ± 标准差）。从零实现减自带层：{wt[0]}。",
-                        f"**Accuracy:** scratch {ea}, built-in {eb} (mean ± sd). Scratch minus built-in: {wt[1]}."))
-        rng = lambda rs: (lambda xs: f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}")(
-            sorted({int(r["chosen_epoch"]) for r in rs}))
-        ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in IMPLS}
-        fv = {k: ms(values(g[k], "final_valid_ppl")) for k in IMPLS}
-        bullets.append((
-            f"**验证曲线：** 选中的检查点是第 {rng(sc)} 个（从零实现）和第 {rng(co)} 个（自带层，共 {sc[0]['checkpoints']} 个）；"
-            f"最终训练困惑度 {ft['scratch']:.2f} 和 {ft['concise']:.2f}，最终验证困惑度 {fv['scratch'][0]} 和 {fv['concise'][0]}："
-            f"两者都在记忆训练文本。",
-            f"**Validation curve:** the chosen checkpoints are {rng(sc)} (scratch) and {rng(co)} (built-in) of "
-            f"{sc[0]['checkpoints']}; final training perplexity {ft['scratch']:.2f} and {ft['concise']:.2f}, final "
-            f"validation perplexity {fv['scratch'][1]} and {fv['concise'][1]}: both memorize their training text."))
-        sa, sb = values(sc, "tokens_per_sec"), values(co, "tokens_per_sec")
-        ws = test(sb, sa)
-        ma, mb = study.mean_sd(sa)[0], study.mean_sd(sb)[0]
-        ratio = mb / ma
-        sig = ws is not None and ws["p"] < ALPHA
-        who = ("自带层", "the built-in layer") if mb > ma else ("从零实现", "the scratch model")
-        bullets.append((
-            f"**速度：** 从零实现 {ma:,.0f}、自带层 {mb:,.0f} 词元/秒（种子均值），自带层是从零实现的 {ratio:.2f} 倍；{who[0]}"
-            + ("显著更快" if sig else "更快，但差别不显著" if ws else "更快，种子不足、未检验")
-            + (f"（{_p(ws)}）" if ws else "") + "。",
-            f"**Speed:** scratch {ma:,.0f}, built-in {mb:,.0f} tokens/s (mean over seeds), the built-in layer at "
-            f"{ratio:.2f}x the scratch model's; {who[1]} is "
-            + ("significantly faster" if sig else "faster, but not significantly" if ws else "faster, too few seeds to test")
-            + (f" ({_p(ws)})" if ws else "") + "."))
-        acc = (("用这几个种子看不出两种实现的精度有显著差别（这不等于一样准）",
-                "these seeds show no significant difference in accuracy between the two implementations (which is "
-                "not the same as equally accurate)") if w is not None and w["p"] >= ALPHA else
-               verdict(w, ("从零实现的测试困惑度", "the scratch model's test perplexity")) if w is not None else
-               ("种子不足，无法判断精度", "too few seeds to judge accuracy"))
-        answer = (f"**答案：** 从零写出的两层循环神经网络与框架的层算的是同一个公式（上面的断言已验证）；{acc[0]}。"
-                  f"速度之比取决于框架和设备。",
-                  f"**Answer:** the two-layer RNN written from scratch computes the same equations as the framework's "
-                  f"layer (the asserts above check it); {acc[1]}. The speed ratio depends on the framework and the device.")
-        sections.append((tab, bullets, answer))
+        sections.append((tab, *ex1_tab(tab, g)))
         readme.append(ex1_readme(tab, g))
-    return cell_text(intro(("每种实现一行", "one row per implementation")), sections), readme
+    return cell_text(intro(say("ex1", "table")), sections), readme
+
+
+def ex1_tab(tab, g):
+    """Bullets (conditions, accuracy, validation curve, speed) and answer of one tab."""
+    sc, co = g["scratch"], g["concise"]
+    a, b = values(sc, "test_ppl"), values(co, "test_ppl")
+    w = test(a, b)
+    n = min(len(sc), len(co))
+    start = say("ex1", "same_start" if tab == "pytorch" else "fresh_start")
+    bullets = [
+        say("ex1", "conditions", seeds=seeds(n), budget=sc[0]["budget_tokens"], lr=sc[0]["lr"], start=start,
+            device=device_of(sc + co)),
+        say("ex1", "accuracy", scratch=ms(a), builtin=ms(b), test=tested(w, say("ex1", "scratch"))),
+        ex1_curve(g), ex1_speed(sc, co)]
+    return bullets, say("ex1", "answer", accuracy=ex1_accuracy(w))
+
+
+def ex1_curve(g):
+    sc, co = g["scratch"], g["concise"]
+    train = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("scratch", "concise")}
+    valid = {k: ms(values(g[k], "final_valid_ppl")) for k in ("scratch", "concise")}
+    return say("ex1", "curve", scratch=span(sc, "chosen_epoch"), builtin=span(co, "chosen_epoch"),
+               checkpoints=sc[0]["checkpoints"], train_scratch=train["scratch"], train_builtin=train["concise"],
+               valid_scratch=valid["scratch"], valid_builtin=valid["concise"])
+
+
+def ex1_speed(sc, co):
+    """Tokens per second of both implementations and their ratio, with a test of built-in minus scratch."""
+    sa, sb = values(sc, "tokens_per_sec"), values(co, "tokens_per_sec")
+    ws = test(sb, sa)
+    ma, mb = study.mean_sd(sa)[0], study.mean_sd(sb)[0]
+    if ws is None:
+        how = say("ex1", "faster_untested")
+    else:
+        how = say("ex1", "faster_significant" if ws["p"] < ALPHA else "faster_not_significant", p=_p(ws))
+    return say("ex1", "speed", scratch=ma, builtin=mb, ratio=mb / ma, how=how,
+               faster=say("ex1", "builtin" if mb > ma else "scratch"))
+
+
+def ex1_accuracy(w):
+    """The answer's clause on accuracy: untested, no significant difference, or which is lower."""
+    if w is None:
+        return say("ex1", "accuracy_untested")
+    if w["p"] >= ALPHA:
+        return say("ex1", "accuracy_same")
+    return verdict(w, say("ex1", "scratch_ppl"))
 
 
 def ex1_readme(tab, g):
-    lines = [f"#### Exercise 1, two-layer RNN from scratch against the built-in layer ({TAB_NAMES.get(tab, tab)})", "",
-             "| implementation | seeds | final training perplexity | test perplexity (mean ± sd) | checkpoint chosen "
-             "| final validation perplexity | tokens/s | wall time |",
+    lines = [tab_heading("ex1_heading", tab), "", result_words("ex1_columns"),
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for k, name in (("scratch", "from scratch"), ("concise", "built-in")):
+    for k in ("scratch", "concise"):
         rs = g[k]
         lines.append(
-            f"| {name} | {len(rs)} | {study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | "
+            f"| {result_words('ex1_' + k)} | {len(rs)} | {study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | "
             f"{ms(values(rs, 'test_ppl'))[1]} | {', '.join(str(int(r['chosen_epoch'])) for r in rs)} | "
             f"{ms(values(rs, 'final_valid_ppl'))[1]} | {ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | "
-            f"{study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
+            f"{minutes(rs)} |")
     return "\n".join(lines)
+
+
+def minutes(runs):
+    """The mean wall time of ``runs`` in minutes, for docs/RESULTS.md."""
+    return result_words("minutes", minutes=study.mean_sd(values(runs, "wall_time_s"))[0] / 60)
 
 
 # ------------------------------------------------------------------ ex2-ex4: families and the plateau
 
 ESCAPE = study.PLATEAU_SHARE  # a run leaves the letter-frequency plateau at its first checkpoint whose
 #                               validation perplexity is below ESCAPE x the unigram model's (as the depth study)
-NOTE = ("“看不出显著差别”只是说这些种子分不开两组，并不说明两组一样。",
-        "\"No significant difference\" says these seeds cannot tell the groups apart; it does not say they are equal.")
-STUCK = {"diverged": ("发散", "diverged"),
-         "plateau": ("没有离开字母频率平台", "never left the letter-frequency plateau")}
 
 
 @functools.lru_cache(maxsize=None)
@@ -513,9 +546,9 @@ def summary(runs, field):
     bad = [s for s in (stuck(r, field) for r in runs) if s]
     if not bad:
         return ms(values(runs, field))
-    med, kind = statistics.median(values(runs, field)), STUCK[max(set(bad), key=bad.count)]
-    return (f"中位数 {med:.2f}（{len(runs)} 次中 {len(bad)} 次{kind[0]}）",
-            f"median {med:.2f} ({len(bad)} of {len(runs)} runs {kind[1]})")
+    kind = say("common", max(set(bad), key=bad.count))  # the snippet [diverged] or [plateau]
+    return say("common", "median", median=statistics.median(values(runs, field)), n=len(runs), bad=len(bad),
+               kind=kind)
 
 
 def center(runs, field):
@@ -530,9 +563,9 @@ def htest(a, b, field):
     """Welch's test of ``field`` between the groups of runs ``a`` and ``b``; a dict
     without ``p`` (and with the reason) when too few seeds or a stuck run forbid it."""
     if any(stuck(r, field) for r in a + b):
-        return dict(why=("含发散或没有离开平台的运行，未检验", "not tested: a run diverged or never left the plateau"))
+        return dict(why=say("common", "stuck_not_tested"))
     w = test(values(a, field), values(b, field))
-    return w or dict(why=(f"种子不足 {MIN_SEEDS} 个，未检验", f"fewer than {MIN_SEEDS} seeds, not tested"))
+    return w or dict(why=few_seeds())
 
 
 def holm(family):
@@ -565,16 +598,12 @@ def htxt(w, subject, ci=True):
     ``ci=False`` leaves the interval out (it is in docs/RESULTS.md)."""
     if "p_holm" not in w:
         return w["why"]
-    lo, hi = w["ci"]
     if not significant(w):
-        v = ("看不出显著差别", "no significant difference")
+        v = say("common", "no_difference")
     else:
-        v = (f"{subject[0]}显著更{'低' if w['diff'] < 0 else '高'}",
-             f"{subject[1]} is significantly {'lower' if w['diff'] < 0 else 'higher'}")
-    if not ci:
-        return f"{w['diff']:+.2f}，{_ph(w)}：{v[0]}", f"{w['diff']:+.2f}, {_ph(w)}: {v[1]}"
-    return (f"差 {w['diff']:+.2f}，95% 置信区间 {lo:+.2f} 到 {hi:+.2f}，{_ph(w)}：{v[0]}",
-            f"difference {w['diff']:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {_ph(w)}: {v[1]}")
+        v = say("common", "lower" if w["diff"] < 0 else "higher", subject=subject)
+    d = difference(w, _ph(w)) if ci else say("common", "difference_short", diff=w["diff"], p=_ph(w))
+    return join([d, v], ("：", ": "))
 
 
 def plateau_share(runs):
@@ -592,36 +621,24 @@ def plateau_bound(runs):
     return bool(share) and share[0] > share[1] / 2
 
 
-def checkpoints_txt(share, lang=1):
-    """'k of n' (en) or 'n 个中的 k 个' (zh) checkpoints."""
+def checkpoints(share):
+    """'k of n' (checkpoints) as a (zh, en) pair."""
     k, n = share
-    return f"{k:g} of {n}" if lang else f"{n} 个中的 {k:g} 个"
+    return say("common", "checkpoints", k=k, n=n)
 
 
 def plateau_bullet(runs, last):
     """The warning of a plateau-bound tab: its numbers measure time to leave the plateau."""
-    share = plateau_share(runs)
     never = sum(k[0] == k[1] for k in map(on_plateau, runs) if k)
-    extra = (f"，{never} 次始终没有离开", f"; {never} never left it") if never else ("", "")
-    return (f"**不是关于数据的结论：** 运行中位数有 {checkpoints_txt(share, 0)}检查点停在字母频率平台上"
-            f"（与只看字母频率的一元模型相差不到 10%，一元模型的测试困惑度是 16.94）{extra[0]}；{len(runs)} 次中 {last} 次选中了最后一个检查点。"
-            f"下面的差别衡量的是多快离开平台，不是数据的作用。",
-            f"**Not a finding about data:** the median run spent {checkpoints_txt(share)} checkpoints on the letter-frequency "
-            f"plateau (validation within 10% of the unigram model's; its test perplexity is 16.94){extra[1]}; "
-            f"{last} of {len(runs)} runs chose their last checkpoint. The differences below measure how soon runs "
-            f"left the plateau, not what the data does.")
+    return say("common", "plateau_bound", share=checkpoints(plateau_share(runs)), n=len(runs), last=last,
+               never=say("common", "never_left", never=never) if never else "")
 
 
 def budget_bullet(runs, last):
     """Budget and plateau of a tab whose runs did leave the plateau."""
     share = plateau_share(runs)
-    start = (f"运行中位数有 {checkpoints_txt(share, 0)}检查点停在字母频率平台上。", f" The median run spent "
-             f"{checkpoints_txt(share)} checkpoints on the letter-frequency plateau.") if share else ("", "")
-    why = (("（预算用完时验证困惑度还在下降），结论只对这个预算成立。",
-            " (validation perplexity still falling when the budget ran out), so the answer holds for this budget only.")
-           if last else ("。", "."))
-    return (f"**预算：** {len(runs)} 次运行中有 {last} 次选中了最后一个检查点{why[0]}{start[0]}",
-            f"**Budget:** {last} of {len(runs)} runs chose their last checkpoint{why[1]}{start[1]}")
+    plateau = say("common", "budget_plateau", share=checkpoints(share)) if share else ""
+    return say("common", "budget_still_falling" if last else "budget", n=len(runs), last=last, plateau=plateau)
 
 
 def frameworks_plateau(runs, prefix, field):
@@ -632,22 +649,26 @@ def frameworks_plateau(runs, prefix, field):
         share[tab], bound[tab] = plateau_share(rs), plateau_bound(rs)
     if not all(share.values()) or len(set(bound.values())) < 2:
         return None
-    pt, mx = (checkpoints_txt(share[t]) for t in MEASURED)
-    zp, zm = (checkpoints_txt(share[t], 0) for t in MEASURED)
-    return (f"**同样的模型和预算，两个起点：** 运行中位数停在平台上的检查点，PyTorch 是 {zp}，MXNet 是 {zm}。"
-            f"MXNet 的 `train_ch8` 从 $N(0, 0.01^2)$ 出发，PyTorch 保留各层的默认初始化；起点是否就是原因，这里没有检验。",
-            f"**Same model and budget, two starts:** the median run spent {pt} checkpoints on the plateau under "
-            f"PyTorch and {mx} under MXNet. MXNet's `train_ch8` starts from N(0, 0.01²), PyTorch keeps its layers' "
-            f"defaults; whether the start is the cause is not tested here.")
+    return say("common", "two_starts", pytorch=checkpoints(share["pytorch"]), mxnet=checkpoints(share["mxnet"]))
 
 
-def head_text(table, family, extra=("", "")):
+def head_text(table, family, extra=""):
     """The first paragraph of an ex2-ex4 cell: source, ``extra``, the families of tests
     (a (zh, en) description) and the note on "no significant difference"."""
-    z, e = intro(table)
-    fz = f"每个框架的 p 值在各自的检验族内经 Holm 校正，检验族是：{family[0]}。"
-    fe = f"Within each tab, p-values are Holm-adjusted within each family of tests: {family[1]}."
-    return (f"{z}{extra[0]}{fz}{NOTE[0]}", f"{e} {extra[1]}{' ' if extra[1] else ''}{fe} {NOTE[1]}")
+    return say("common", "head_extra" if extra else "head", intro=intro(table), extra=extra,
+               families=say("common", "families", families=family), note=say("common", "note"))
+
+
+def comparisons_md(rows):
+    """A markdown table of tests: ``rows`` of (name, :func:`htest` result)."""
+    lines = [result_words("comparisons"), "| --- | --- | --- | --- | --- |"]
+    for name, w in rows:
+        if "p_holm" in w:
+            ci = result_words("interval", lo=w["ci"][0], hi=w["ci"][1])
+            lines.append(f"| {name} | {w['diff']:+.2f} | {ci} | {w['p']:.3f} | {w['p_holm']:.3f} |")
+        else:
+            lines.append(f"| {name} | {w['why'][1]} | | | |")
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ ex2
@@ -657,16 +678,15 @@ def ex2_sections(runs):
     for tab in MEASURED:
         g = seeded([r for r in runs if r.get("tab") == tab], "ex2/", "best_valid_ppl")
         if not {"gru", "lstm"} <= set(g):
-            sections.append((tab, [("练习 2 尚未在这个框架下测量。", "Exercise 2 has not been measured under this framework yet.")], None))
+            sections.append((tab, [say("ex2", "not_measured")], None))
             continue
         held_out = "test_ppl" if all("test_ppl" in r for r in g["gru"] + g["lstm"]) else "best_valid_ppl"
         sections.append((tab, *ex2_tab(g, held_out)))
         readme.append(ex2_readme(tab, g, held_out))
-    common = next(((f"参数量：LSTM {int(g['lstm'][0]['num_params']):,}，GRU {int(g['gru'][0]['num_params']):,}。",
-                    f"Parameters: LSTM {int(g['lstm'][0]['num_params']):,}, GRU {int(g['gru'][0]['num_params']):,}.")
-                   for g in [seeded(runs, "ex2/", "num_params")] if {"gru", "lstm"} <= set(g)), ("", ""))
-    family = ("精度和速度这 2 个检验", "the 2 tests of accuracy and speed")
-    return cell_text(head_text(("每种模型一行", "one row per model"), family, common), sections), readme
+    g = seeded(runs, "ex2/", "num_params")
+    params = (say("ex2", "parameters", lstm=int(g["lstm"][0]["num_params"]), gru=int(g["gru"][0]["num_params"]))
+              if {"gru", "lstm"} <= set(g) else "")
+    return cell_text(head_text(say("ex2", "table"), say("ex2", "families"), params), sections), readme
 
 
 def ex2_tab(g, held_out):
@@ -675,79 +695,59 @@ def ex2_tab(g, held_out):
     acc, speed = holm([htest(g["gru"], g["lstm"], held_out), htest(g["gru"], g["lstm"], "tokens_per_sec")])
     n = min(len(g["gru"]), len(g["lstm"]))
     if held_out == "test_ppl":
-        size = (f"每次恰好 {both[0]['budget_tokens']:,} 个训练词元", f"exactly {both[0]['budget_tokens']:,} training tokens per run")
-        how = ("在验证集上挑选的检查点的测试困惑度", "test perplexity at the checkpoint chosen on validation")
+        size = say("ex2", "size_tokens", budget=both[0]["budget_tokens"])
     else:
-        epochs = max(r["epochs"] for r in both)
-        size = (f"{epochs} 轮", f"{epochs} epochs")
-        how = ("最低验证困惑度（在同一份留出文本上挑选并报告，偏乐观）",
-               "lowest validation perplexity (chosen and reported on the same held-out text, so optimistic)")
-    (zg, eg), (zl, el) = summary(g["gru"], held_out), summary(g["lstm"], held_out)
-    wt = htxt(acc, ("GRU", "the GRU"))
+        size = say("ex2", "size_epochs", epochs=max(r["epochs"] for r in both))
     bullets = [
-        (f"**条件：** 每种模型 {n} 个种子，{size[0]}；设备：{device_of(g['gru'])}。精度用{how[0]}。",
-         f"**Conditions:** {seeds(n)} per model, {size[1]}; device: {device_of(g['gru'])}. Accuracy is the {how[1]}."),
-        (f"**精度：** GRU {zg}，LSTM {zl}。GRU 减 LSTM：{wt[0]}。",
-         f"**Accuracy:** GRU {eg}, LSTM {el}. GRU minus LSTM: {wt[1]}."),
+        say("ex2", "conditions", seeds=seeds(n), size=size, device=device_of(g["gru"]),
+            how=say("ex2", "held_out_test" if held_out == "test_ppl" else "held_out_valid")),
+        say("ex2", "accuracy", gru=summary(g["gru"], held_out), lstm=summary(g["lstm"], held_out),
+            test=htxt(acc, say("ex2", "gru"))),
         ex2_curve(g, held_out), ex2_speed(g, speed)]
     if significant(acc):
-        low = "更低" if acc["diff"] < 0 else "更高"
-        v = (f"GRU 的困惑度显著{low}", f"the GRU's perplexity is significantly {'lower' if acc['diff'] < 0 else 'higher'}")
+        v = say("common", "lower" if acc["diff"] < 0 else "higher", subject=say("ex2", "gru_ppl"))
     elif "p_holm" in acc:
-        v = (f"用 {n} 个种子看不出 GRU 和 LSTM 的精度有显著差别", f"{n} seeds show no significant difference in "
-             f"accuracy between the GRU and the LSTM")
+        v = say("ex2", "accuracy_same", n=n)
     else:
-        v = ("无法判断哪个更准", "there is no telling which is more accurate")
-    answer = (f"**答案：** {v[0]}。哪个更快要在你的设备上测。",
-              f"**Answer:** {v[1]}. Which is faster must be measured on your device.")
-    return bullets, answer
+        v = say("ex2", "accuracy_untested")
+    return bullets, say("ex2", "answer", verdict=v)
 
 
 def ex2_curve(g, held_out):
     both = g["gru"] + g["lstm"]
     at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
-    ep = {k: sorted({int(r[at]) for r in g[k]}) for k in ("gru", "lstm")}
-    rng = lambda xs: f"{xs[0]}" if len(xs) == 1 else f"{xs[0]}–{xs[-1]}"
+    where = dict(gru=span(g["gru"], at), lstm=span(g["lstm"], at))
     if held_out == "test_ppl":
-        where = (f"在第 {rng(ep['gru'])} 个检查点（GRU）和第 {rng(ep['lstm'])} 个检查点（LSTM，共 {both[0]['checkpoints']} 个）",
-                 f"at checkpoint {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM) of {both[0]['checkpoints']}")
+        where = say("ex2", "lowest_at_checkpoint", checkpoints=both[0]["checkpoints"], **where)
     else:
-        where = (f"在第 {rng(ep['gru'])} 轮（GRU）和第 {rng(ep['lstm'])} 轮（LSTM）",
-                 f"at epoch {rng(ep['gru'])} (GRU) and {rng(ep['lstm'])} (LSTM)")
-    fz = {k: summary(g[k], "final_valid_ppl") for k in ("gru", "lstm")}
-    ft = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("gru", "lstm")}
+        where = say("ex2", "lowest_at_epoch", **where)
+    valid = {k: summary(g[k], "final_valid_ppl") for k in ("gru", "lstm")}
+    train = {k: study.mean_sd(values(g[k], "final_train_ppl"))[0] for k in ("gru", "lstm")}
     rises = all(a > b for k in ("gru", "lstm") for a, b in zip(
         values(g[k], "final_valid_ppl"), values(g[k], "valid_ppl_chosen" if held_out == "test_ppl" else "best_valid_ppl")))
-    then = ("，之后在每次运行中都回升（过拟合）", " and rises afterwards in every run (overfitting)") if rises else ("", "")
-    return (f"**验证曲线：** 验证困惑度的最低点{where[0]}{then[0]}；"
-            f"最终验证困惑度 GRU {fz['gru'][0]}、LSTM {fz['lstm'][0]}，最终训练困惑度{ft['gru']:.2f} 和 {ft['lstm']:.2f}。",
-            f"**Validation curve:** validation perplexity is lowest {where[1]}{then[1]}; final validation perplexity "
-            f"GRU {fz['gru'][1]}, LSTM {fz['lstm'][1]}, final training perplexity {ft['gru']:.2f} and {ft['lstm']:.2f}.")
+    return say("ex2", "curve", where=where, rises=say("ex2", "rises") if rises else "",
+               valid_gru=valid["gru"], valid_lstm=valid["lstm"], train_gru=train["gru"], train_lstm=train["lstm"])
 
 
 def ex2_speed(g, w):
     """The speed bullet; a wide spread between seeds of one model is named as a shared CPU."""
     sg, sl = values(g["gru"], "tokens_per_sec"), values(g["lstm"], "tokens_per_sec")
     mg, ml = study.mean_sd(sg)[0], study.mean_sd(sl)[0]
-    faster = ("GRU", "LSTM") if mg > ml else ("LSTM", "GRU")
-    how = (("显著更快", "significantly faster") if significant(w) else
-           ("更快，但差别不显著", "faster, but not significantly") if "p_holm" in w else
-           ("更快，未检验", "faster, not tested"))
-    p = (f"（{_ph(w)}）", f" ({_ph(w)})") if "p_holm" in w else ("", "")
+    if significant(w):
+        how = say("ex2", "faster_significant", p=_ph(w))
+    elif "p_holm" in w:
+        how = say("ex2", "faster_not_significant", p=_ph(w))
+    else:
+        how = say("ex2", "faster_untested")
     spread = max(max(xs) / min(xs) for xs in (sg, sl))
-    shared = ((f"同一模型不同种子的速度相差可达 {spread:.2f} 倍，说明机器当时有别的负载：这个比值只是粗略的。",
-               f" Seeds of one model differ in speed by up to {spread:.2f}x, a sign of a shared machine: the ratio is rough.")
-              if spread > 1.15 else ("速度之比取决于框架和设备。", " The ratio depends on the framework and the device."))
-    return (f"**速度：** GRU {mg:,.0f}、LSTM {ml:,.0f} 词元/秒（种子均值）；{faster[0]} {how[0]}{p[0]}。{shared[0]}",
-            f"**Speed:** GRU {mg:,.0f}, LSTM {ml:,.0f} tokens/s (mean over seeds); the {faster[0]} is {how[1]}{p[1]}.{shared[1]}")
+    rough = say("ex2", "shared_machine", spread=spread) if spread > 1.15 else say("ex2", "ratio_varies")
+    return say("ex2", "speed", gru=mg, lstm=ml, faster="GRU" if mg > ml else "LSTM", how=how, spread=rough)
 
 
 def ex2_readme(tab, g, held_out):
     at = "chosen_epoch" if held_out == "test_ppl" else "best_valid_epoch"
-    lines = [f"#### Exercise 2, GRU against LSTM ({TAB_NAMES.get(tab, tab)})", "",
-             f"| model | parameters | seeds | final training perplexity | {'test perplexity' if held_out == 'test_ppl' else 'lowest validation perplexity'} (mean ± sd) "
-             f"| {'checkpoint chosen' if at == 'chosen_epoch' else 'epoch of the lowest point'} "
-             "| final validation perplexity | tokens/s | wall time |",
+    lines = [tab_heading("ex2_heading", tab), "",
+             result_words("ex2_columns", held_out=result_words(f"ex2_{held_out}"), at=result_words(f"ex2_{at}")),
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k in ("lstm", "gru"):
         rs = g[k]
@@ -755,18 +755,19 @@ def ex2_readme(tab, g, held_out):
             f"| {k.upper()} | {int(rs[0].get('num_params', 0)):,} | {len(rs)} | "
             f"{study.mean_sd(values(rs, 'final_train_ppl'))[0]:.2f} | {ms(values(rs, held_out))[1]} | "
             f"{', '.join(str(int(r[at])) for r in rs)} | {ms(values(rs, 'final_valid_ppl'))[1]} | "
-            f"{ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | {study.mean_sd(values(rs, 'wall_time_s'))[0] / 60:.1f} min |")
+            f"{ms(values(rs, 'tokens_per_sec'), ',.0f')[1]} | {minutes(rs)} |")
     family = holm([htest(g["gru"], g["lstm"], held_out), htest(g["gru"], g["lstm"], "tokens_per_sec")])
-    return "\n".join(lines) + "\n\n" + comparisons_md(zip((f"{held_out}, GRU minus LSTM", "tokens/s, GRU minus LSTM"), family))
+    names = (result_words("ex2_accuracy", held_out=held_out), result_words("ex2_speed"))
+    return "\n".join(lines) + "\n\n" + comparisons_md(zip(names, family))
 
 
 # ------------------------------------------------------------------ ex3
 
 def corpus_name(key):
     if key == "10k":
-        return ("书中的 10,000 个字符", "the book's 10,000 characters")
+        return say("ex3", "corpus_10k")
     n = int(key)
-    return (f"{n} 本书", f"{n} book" + ("s" if n > 1 else ""))
+    return say("ex3", "corpus_books" if n > 1 else "corpus_book", n=n)
 
 
 def ex3_old(rs):
@@ -777,20 +778,9 @@ def ex3_old(rs):
         return []
     ppl = [r["best_valid_ppl"] for r in old]
     follows = all(a > b for a, b in zip(ppl, ppl[1:]))
-    toks = "、".join(f"{r['tokens']:,}" for r in old)
-    toks_en = ", ".join(f"{r['tokens']:,}" for r in old)
-    ranks = "，".join(f"{r['num_books']} 本书 {r['best_valid_ppl']:.2f}" for r in old)
-    ranks_en = ", ".join(f"{r['num_books']} books {r['best_valid_ppl']:.2f}" for r in old)
-    return [(
-        f"**旧设计的结果（只作参考，不是答案）：** 每种语料 1 个种子，轮数取整，在同一段留出文本上挑选并报告。"
-        f"按实际见到的词元数（{toks}）排列，最低验证困惑度是 {ranks}；"
-        + ("名次与词元数的多少一一对应，所以旧的“几本书最好”是取整造成的假象。" if follows
-           else "只有 1 个种子，这些差别无法与随机波动区分。"),
-        f"**Old design (for reference, not an answer):** one seed per corpus, epochs rounded, chosen and reported on the "
-        f"same held-out text. Ordered by the tokens each run actually saw ({toks_en}), the lowest validation "
-        f"perplexities are {ranks_en}; "
-        + ("the ranking follows the token counts exactly, so the old \"best number of books\" is an artifact of the "
-           "rounding." if follows else "with one seed these differences cannot be told from noise."))]
+    ranks = [say("ex3", "old_rank", books=r["num_books"], ppl=r["best_valid_ppl"]) for r in old]
+    return [say("ex3", "old", tokens=listing([f"{r['tokens']:,}" for r in old]), ranks=join(ranks, ("，", ", ")),
+                why=say("ex3", "old_artifact" if follows else "old_noise"))]
 
 
 def ex3_sections(runs):
@@ -799,11 +789,7 @@ def ex3_sections(runs):
         rs = [r for r in runs if r.get("tab") == tab]
         g = seeded(rs, "ex3/", "test_ppl")
         if not g:
-            bullets = [("新设计（每次运行恰好相同的词元预算、每种语料 3 个种子、验证集/测试集划分）尚未在这个框架下测量，这里没有可以引用的结论。",
-                        "The new design (exactly the same token budget for every run, 3 seeds per corpus, a "
-                        "validation/test split) has not been measured under this framework yet: there is no "
-                        "conclusion to quote here.")] + ex3_old(rs)
-            sections.append((tab, bullets, None))
+            sections.append((tab, [say("ex3", "not_measured")] + ex3_old(rs), None))
             continue
         order = sorted(g, key=lambda k: (k != "10k", int(k) if k != "10k" else 0))
         sections.append((tab, ex3_tab(g, order), None))
@@ -811,7 +797,7 @@ def ex3_sections(runs):
     both = frameworks_plateau(runs, "ex3/", "test_ppl")
     if both:
         sections.append(("frameworks", [both], None))
-    return cell_text(head_text(("每种语料一行", "one row per corpus"), ex3_families(runs)), sections), readme
+    return cell_text(head_text(say("ex3", "table"), ex3_families(runs)), sections), readme
 
 
 def ex3_tab(g, order):
@@ -820,11 +806,8 @@ def ex3_tab(g, order):
     n, last = min(len(g[k]) for k in order), chose_last(every)
     lowest = ex3_lowest(g, order)
     tails = ex3_tails(g, order[-1])
-    bullets = [(
-        f"**条件：** {len(order)} 种语料，每种至少 {n} 个种子，每次恰好 {every[0]['budget_tokens']:,} 个训练词元；"
-        f"报告测试困惑度；设备：{device_of(every)}。",
-        f"**Conditions:** {len(order)} corpora, at least {seeds(n)} each, exactly {every[0]['budget_tokens']:,} "
-        f"training tokens per run; test perplexity reported; device: {device_of(every)}.")]
+    bullets = [say("ex3", "conditions", corpora=len(order), seeds=seeds(n), budget=every[0]["budget_tokens"],
+                   device=device_of(every))]
     bound = plateau_bound(every)
     if bound:
         bullets.append(plateau_bullet(every, last))
@@ -841,10 +824,8 @@ def ex3_families(runs):
         if g:
             big = max((k for k in g if k != "10k"), key=int, default="1")
             m = len(set.intersection(*(set(r.get("heldout_ppl", {})) for r in g[big] + g.get("1", []))))
-            return (f"与最低者比较的其余 {len(g) - 1} 种语料；{big} 本书对 1 本书，在其他 {m} 部小说的留出文本上",
-                    f"the {len(g) - 1} other corpora against the lowest; {corpus_name(big)[1]} against 1 book on "
-                    f"the {m} other novels' tails")
-    return ("与最低者比较的其余语料；其他小说的留出文本", "the other corpora against the lowest; the other novels' tails")
+            return say("ex3", "families", others=len(g) - 1, big=corpus_name(big), tails=m)
+    return say("ex3", "families_unmeasured")
 
 
 def corpora_family(g, order):
@@ -862,43 +843,23 @@ def tails_family(g, big):
     return tails, holm([htest(g[big], g["1"], f"heldout_ppl.{b}") for b in tails])
 
 
-def comparisons_md(rows):
-    """A markdown table of tests: ``rows`` of (name, :func:`htest` result)."""
-    lines = ["| comparison | difference | 95% CI | p | Holm p |", "| --- | --- | --- | --- | --- |"]
-    for name, w in rows:
-        if "p_holm" in w:
-            lines.append(f"| {name} | {w['diff']:+.2f} | {w['ci'][0]:+.2f} to {w['ci'][1]:+.2f} | "
-                         f"{w['p']:.3f} | {w['p_holm']:.3f} |")
-        else:
-            lines.append(f"| {name} | {w['why'][1]} | | | |")
-    return "\n".join(lines)
-
-
 def ex3_lowest(g, order):
     """The corpus with the lowest mean test perplexity, and the family of the others against it."""
     best, others, family = corpora_family(g, order)
-    z, e = summary(g[best], "test_ppl")
-    groups = {"higher": [], "same": [], "untested": []}
+    groups = {"higher": [], "same": [], "untested": []}  # each the name of a snippet
     for k, w in zip(others, family):
         name = corpus_name(k)
         if significant(w) and w["diff"] > 0:
-            groups["higher"].append((f"{name[0]}（{w['diff']:+.2f}，{_ph(w)}）", f"{name[1]} ({w['diff']:+.2f}, {_ph(w)})"))
+            groups["higher"].append(say("ex3", "higher_item", name=name, diff=w["diff"], p=_ph(w)))
         elif "p_holm" in w:
             groups["same"].append(name)
         else:
-            s = summary(g[k], "test_ppl")
-            groups["untested"].append((f"{name[0]} {s[0]}", f"{name[1]} {s[1]}"))
-    same = [w["p_holm"] for w in family if "p_holm" in w and not significant(w)]
-    titles = {"higher": ("显著更高", "significantly higher"),
-              "same": (f"看不出显著差别（{_at_least(same)}）", f"no significant difference ({_at_least(same)})"),
-              "untested": ("未检验（含发散或没有离开平台的运行）", "not tested (a run diverged or never left the plateau)")}
-    parts = [(f"{titles[t][0]}：" + "、".join(x[0] for x in xs), f"{titles[t][1]}: " + ", ".join(x[1] for x in xs))
-             for t, xs in groups.items() if xs]
-    z2, e2 = join(parts)
+            groups["untested"].append(say("ex3", "untested_item", name=name, summary=summary(g[k], "test_ppl")))
+    same = _at_least([w["p_holm"] for w in family if "p_holm" in w and not significant(w)])
+    parts = [say("ex3", group, items=listing(xs), p=same) for group, xs in groups.items() if xs]
     alone = not groups["same"] and not groups["untested"]
-    end = (("所以可以说它最低。", " So it is the lowest.") if alone else ("所以不能说哪一种语料最好。", " So no single corpus can be called best."))
-    return (f"**最低的测试困惑度：** {corpus_name(best)[0]}，{z}。其余语料与它相比，{z2}。{end[0]}",
-            f"**Lowest test perplexity:** {corpus_name(best)[1]}, {e}. The other corpora against it: {e2}.{end[1]}")
+    return say("ex3", "lowest", corpus=corpus_name(best), summary=summary(g[best], "test_ppl"), others=join(parts),
+               end=say("ex3", "lowest_alone" if alone else "no_best"))
 
 
 def ex3_tails(g, big):
@@ -906,32 +867,30 @@ def ex3_tails(g, big):
     if not tails_family(g, big):
         return None
     tails, family = tails_family(g, big)
-    parts = []
-    for book, w in zip(tails, family):
-        mb, m1 = (center(x, f"heldout_ppl.{book}") for x in (g[big], g["1"]))
-        none = not any(significant(x) for x in family) and all("p_holm" in x for x in family)
-        v = ("", "") if none else (f"（{_ph(w)}）", f" ({_ph(w)})") if "p_holm" in w else ("（未检验）", " (not tested)")
-        if significant(w):
-            v = (f"（{_ph(w)}，显著更{'低' if w['diff'] < 0 else '高'}）",
-                 f" ({_ph(w)}, significantly {'lower' if w['diff'] < 0 else 'higher'})")
-        parts.append((f"{BOOKS.get(book, (book, book))[0]} {mb:.2f} 对 {m1:.2f}{v[0]}",
-                      f"{BOOKS.get(book, (book, book))[1]} {mb:.2f} vs {m1:.2f}{v[1]}"))
-    z, e = join(parts, ("，", ", "))
-    low = _at_least([w["p_holm"] for w in family if "p_holm" in w])
-    end = ((f"：没有一部显著不同（{low}）。", f": none is significantly different ({low}).")
-           if none else ("。", "."))
+    none = not any(significant(x) for x in family) and all("p_holm" in x for x in family)
+    items = [ex3_tail(g, big, book, w, none) for book, w in zip(tails, family)]
     anyone = any(stuck(r, f"heldout_ppl.{b}") for b in tails for r in g[big] + g["1"])
-    avg = ("种子中位数", "medians over seeds") if anyone else ("种子均值", "means over seeds")
-    return (f"**其他小说的留出文本**（{corpus_name(big)[0]}对只用《时间机器》的模型，{avg[0]}）：{z}{end[0]}",
-            f"**Other novels' held-out text** ({corpus_name(big)[1]} against the model trained on "
-            f"*The Time Machine* alone, {avg[1]}): {e}{end[1]}")
+    return say("ex3", "tails_none_differ" if none else "tails", big=corpus_name(big), items=join(items, ("，", ", ")),
+               average=say("ex3", "medians" if anyone else "means"),
+               p=_at_least([w["p_holm"] for w in family if "p_holm" in w]))
+
+
+def ex3_tail(g, big, book, w, none):
+    """One novel's tail: ``big`` against 1 book, and its test unless ``none`` of the family differs."""
+    if significant(w):
+        verdict = say("ex3", "tail_lower" if w["diff"] < 0 else "tail_higher", p=_ph(w))
+    elif none:
+        verdict = ""
+    else:
+        verdict = say("ex3", "tail_p", p=_ph(w)) if "p_holm" in w else say("ex3", "tail_untested")
+    mb, m1 = (center(x, f"heldout_ppl.{book}") for x in (g[big], g["1"]))
+    return say("ex3", "tail", book=BOOKS.get(book, (book, book)), big=mb, one=m1, verdict=verdict)
 
 
 def ex3_readme(tab, g, order):
     tails = sorted(set().union(*(r.get("heldout_ppl", {}) for k in order for r in g[k])))
-    lines = [f"#### Exercise 3, more books ({TAB_NAMES.get(tab, tab)})", "",
-             "| corpus | training characters | passes | seeds | test perplexity | checkpoints on the plateau (median) | "
-             + " | ".join(f"{BOOKS.get(b, (b, b))[1]} tail" for b in tails) + " |",
+    titles = " | ".join(result_words("ex3_tail", book=BOOKS.get(b, (b, b))[1]) for b in tails)
+    lines = [tab_heading("ex3_heading", tab), "", result_words("ex3_columns", tails=titles),
              "| --- | --- | --- | --- | --- | --- | " + " | ".join("---" for _ in tails) + " |"]
     for k in order:
         rs = g[k]
@@ -939,34 +898,35 @@ def ex3_readme(tab, g, order):
                  for b in tails]
         share = plateau_share(rs)
         lines.append(f"| {corpus_name(k)[1]} | {int(rs[0]['train_chars']):,} | {rs[0]['passes']:.2f} | {len(rs)} | "
-                     f"{summary(rs, 'test_ppl')[1]} | {checkpoints_txt(share) if share else '–'} | " + " | ".join(cells) + " |")
+                     f"{summary(rs, 'test_ppl')[1]} | {checkpoints(share)[1] if share else '–'} | "
+                     + " | ".join(cells) + " |")
     best, others, family = corpora_family(g, order)
-    rows = [(f"test perplexity, {corpus_name(k)[1]} minus {corpus_name(best)[1]}", w) for k, w in zip(others, family)]
+    rows = [(result_words("ex3_corpora", corpus=corpus_name(k)[1], best=corpus_name(best)[1]), w)
+            for k, w in zip(others, family)]
     if tails_family(g, order[-1]):
         tails, family = tails_family(g, order[-1])
-        rows += [(f"{BOOKS.get(b, (b, b))[1]} tail, {corpus_name(order[-1])[1]} minus 1 book", w)
+        rows += [(result_words("ex3_tails", book=BOOKS.get(b, (b, b))[1], corpus=corpus_name(order[-1])[1]), w)
                  for b, w in zip(tails, family)]
     return "\n".join(lines) + "\n\n" + comparisons_md(rows)
 
 
 # ------------------------------------------------------------------ ex4
 
-AUTHORS = [("ppl_austen", ("奥斯汀", "Austen")), ("ppl_doyle", ("道尔", "Doyle")),
-           ("ppl_wells", ("威尔斯五本书", "Wells's five tails")),
-           ("ppl_time_machine", ("《时间机器》的测试集", "*The Time Machine*'s test half"))]
+AUTHORS = ["ppl_austen", "ppl_doyle", "ppl_wells", "ppl_time_machine"]  # the held-out tails, each named by
+#                                                                         the snippet [author_<name>]
+
+
+def author(key):
+    return say("ex4", "author_" + key.removeprefix("ppl_"))
 
 
 def ex4_old(rs):
     old = {r["key"].split("/")[1]: r for r in rs if re.fullmatch(r"ex4/[^/]+", r["key"])}
     if not {"wells", "mixed"} <= set(old):
         return []
-    parts = [(f"{name[0]} {old['wells'][k]:.2f} → {old['mixed'][k]:.2f}", f"{name[1]} {old['wells'][k]:.2f} → {old['mixed'][k]:.2f}")
-             for k, name in AUTHORS[:3] if k in old["wells"] and k in old["mixed"]]
-    z, e = join(parts, ("，", ", "))
-    return [(f"**旧设计的结果（只作参考，不是答案）：** 每个模型 1 个种子，从只用威尔斯到混合：{z}。"
-             "只有 1 个种子，无法判断这些变化是否超出随机波动。",
-             f"**Old design (for reference, not an answer):** one seed per model, from Wells only to mixed: {e}. "
-             "With one seed there is no telling whether these changes exceed the noise between seeds.")]
+    changes = [say("ex4", "old_change", author=author(k), wells=old["wells"][k], mixed=old["mixed"][k])
+               for k in AUTHORS[:3] if k in old["wells"] and k in old["mixed"]]
+    return [say("ex4", "old", changes=join(changes, ("，", ", ")))]
 
 
 def ex4_sections(runs):
@@ -975,44 +935,33 @@ def ex4_sections(runs):
         rs = [r for r in runs if r.get("tab") == tab]
         g = seeded(rs, "ex4/", "ppl_wells")
         if not {"wells", "mixed"} <= set(g):
-            bullets = [("新设计（每个模型 3 个种子、恰好相同的词元预算、对照模型 C、在验证集上挑选检查点）尚未在这个框架下测量，这里没有可以引用的结论。",
-                        "The new design (3 seeds per model, exactly the same token budget, the control model C, "
-                        "checkpoints chosen on validation) has not been measured under this framework yet: there is "
-                        "no conclusion to quote here.")] + ex4_old(rs)
-            sections.append((tab, bullets, None))
+            sections.append((tab, [say("ex4", "not_measured")] + ex4_old(rs), None))
             continue
-        family = holm([htest(g["mixed"], g["wells"], key) for key, _ in AUTHORS])
-        signs.update({(key, tab): w for (key, _), w in zip(AUTHORS, family)})
-        ab = g["wells"] + g["mixed"]
-        bound[tab] = plateau_bound(ab)
+        family = holm([htest(g["mixed"], g["wells"], key) for key in AUTHORS])
+        signs.update({(key, tab): w for key, w in zip(AUTHORS, family)})
+        bound[tab] = plateau_bound(g["wells"] + g["mixed"])
         sections.append((tab, ex4_tab(g, family, bound[tab]), None))
         readme.append(ex4_readme(tab, g))
     extra = frameworks_plateau(runs, "ex4/", "ppl_wells") if any(bound.values()) else ex4_agreement(signs)
     if extra:
         sections.append(("frameworks", [extra], None))
-    family = (f"{len(AUTHORS)} 份作者留出文本（对照 C 单独检验）", f"the {len(AUTHORS)} per-author tails (the control C on its own)")
-    return cell_text(head_text(("每个模型一行", "one row per model"), family), sections), readme
+    family = say("ex4", "families", n=len(AUTHORS))
+    return cell_text(head_text(say("ex4", "table"), family), sections), readme
 
 
 def ex4_tab(g, family, bound):
     """At most 5 bullets: conditions, plateau or budget, what mixing gains and costs, the control."""
     ab = g["wells"] + g["mixed"]
     n = min(len(v) for v in g.values())
-    bullets = [(f"**条件：** {len(g)} 个模型，每个至少 {n} 个种子，A 和 B 各 {g['wells'][0]['budget_tokens']:,} 个训练词元；设备：{device_of(ab)}。"
-                f"差值是 B 减 A。",
-                f"**Conditions:** {len(g)} models, at least {seeds(n)} each, {g['wells'][0]['budget_tokens']:,} training "
-                f"tokens for A and B; device: {device_of(ab)}. Differences are B minus A.")]
+    bullets = [say("ex4", "conditions", models=len(g), seeds=seeds(n), budget=g["wells"][0]["budget_tokens"],
+                   device=device_of(ab))]
     if bound:
         bullets.append(plateau_bullet(ab, chose_last(ab)))
-    for keys, title in ((AUTHORS[:2], ("混合的收益", "What mixing gains")), (AUTHORS[2:], ("混合的代价", "What mixing costs"))):
-        parts = []
-        for key, name in keys:
-            w = family[[k for k, _ in AUTHORS].index(key)]
-            (za, ea), (zb, eb) = summary(g["wells"], key), summary(g["mixed"], key)
-            wt = htxt(w, ("B", "B"), ci=False)
-            parts.append((f"{name[0]} A {za}，B {zb}（{wt[0]}）", f"{name[1]} A {ea}, B {eb} ({wt[1]})"))
-        z, e = join(parts)
-        bullets.append((f"**{title[0]}：** {z}。", f"**{title[1]}:** {e}."))
+    for keys, title in ((AUTHORS[:2], "gains"), (AUTHORS[2:], "costs")):
+        items = [say("ex4", "author_item", author=author(key), a=summary(g["wells"], key),
+                     b=summary(g["mixed"], key), test=htxt(family[AUTHORS.index(key)], say("ex4", "b"), ci=False))
+                 for key in keys]
+        bullets.append(say("ex4", title, items=join(items)))
     if "wells-once" in g:
         bullets.append(ex4_control(g))
     if not bound:
@@ -1023,60 +972,43 @@ def ex4_tab(g, family, bound):
 def ex4_control(g):
     """B against the control C, which saw as much Wells text as B in half B's tokens."""
     w = holm([htest(g["mixed"], g["wells-once"], "ppl_wells")])[0]
-    zc, ec = summary(g["wells-once"], "ppl_wells")
-    wt = htxt(w, ("B", "B"))
     # B trains twice C's tokens: the control cannot separate "other authors" from "more steps"
     if "p_holm" not in w:
-        why = ("", "")
+        why = ""
     elif not significant(w):
-        why = ("这与“B 在威尔斯上的代价来自少看一遍”相符（B 的训练量还是 C 的两倍）。",
-               " This fits \"B's cost on Wells comes from seeing Wells once\" (and B trained twice C's tokens).")
-    elif w["diff"] > 0:
-        why = ("即使训练量是 C 的两倍，加入其他作者本身也有代价。",
-               " Even with twice C's training, adding other authors costs something of its own.")
+        why = say("ex4", "control_same")
     else:
-        why = ("B 的训练量是 C 的两倍：这个对照分不开“其他作者”和“更多训练步数”。",
-               " B trained twice C's tokens: this control cannot tell \"other authors\" apart from \"more training steps\".")
-    return (f"**对照：** 模型 C 在威尔斯上 {zc}；B 减 C：{wt[0]}。{why[0]}",
-            f"**Control:** model C on Wells {ec}; B minus C: {wt[1]}.{why[1]}")
+        why = say("ex4", "control_higher" if w["diff"] > 0 else "control_lower")
+    return say("ex4", "control", c=summary(g["wells-once"], "ppl_wells"), test=htxt(w, say("ex4", "b")), why=why)
 
 
 def ex4_agreement(signs):
     """Where both tabs tested an author: do the signs of B minus A agree?"""
-    names = dict(AUTHORS)
-    both = [k for k, _ in AUTHORS if all("p_holm" in signs.get((k, t), {}) for t in MEASURED)]
+    both = [k for k in AUTHORS if all("p_holm" in signs.get((k, t), {}) for t in MEASURED)]
     if not both:
         return None
     agree = [k for k in both if len({signs[k, t]["diff"] > 0 for t in MEASURED}) == 1]
     disagree = [k for k in both if k not in agree]
     loud = [k for k in disagree if any(significant(signs[k, t]) for t in MEASURED)]
-    z = "、".join(names[k][0] for k in agree) or "没有"
-    e = ", ".join(names[k][1] for k in agree) or "none"
+    names = listing([author(k) for k in agree]) if agree else say("ex4", "nothing")
     if not disagree:
-        rest = ("。", ".")
-    elif loud:
-        rest = ("；其余方向相反，其中" + "、".join(names[k][0] for k in loud) + "至少在一个框架里显著。",
-                "; they disagree on the rest, significantly in at least one framework on "
-                + ", ".join(names[k][1] for k in loud) + ".")
-    else:
-        rest = ("；其余方向相反，但那些差值在两个框架里都不显著。",
-                "; they disagree on the rest, where neither framework's difference is significant.")
-    return (f"两个框架的差值方向一致的是：{z}{rest[0]}", f"The two frameworks agree in the sign of the difference on: {e}{rest[1]}")
+        return say("ex4", "agree_all", agree=names)
+    if loud:
+        return say("ex4", "agree_loud", agree=names, loud=listing([author(k) for k in loud]))
+    return say("ex4", "agree_quiet", agree=names)
 
 
 def ex4_readme(tab, g):
-    lines = [f"#### Exercise 4, mixing authors ({TAB_NAMES.get(tab, tab)})", "",
-             "| model | seeds | " + " | ".join(k for k, _ in AUTHORS) + " | checkpoints on the plateau (median) |",
+    lines = [tab_heading("ex4_heading", tab), "", result_words("ex4_columns", authors=" | ".join(AUTHORS)),
              "| --- | --- | " + " | ".join("---" for _ in AUTHORS) + " | --- |"]
     for name, rs in g.items():
         share = plateau_share(rs)
-        lines.append(f"| {name} | {len(rs)} | " + " | ".join(summary(rs, k)[1] for k, _ in AUTHORS)
-                     + f" | {checkpoints_txt(share) if share else '–'} |")
-    family = holm([htest(g["mixed"], g["wells"], key) for key, _ in AUTHORS])
-    rows = [(f"{key}, mixed minus wells", w) for (key, _), w in zip(AUTHORS, family)]
+        lines.append(f"| {name} | {len(rs)} | " + " | ".join(summary(rs, k)[1] for k in AUTHORS)
+                     + f" | {checkpoints(share)[1] if share else '–'} |")
+    family = holm([htest(g["mixed"], g["wells"], key) for key in AUTHORS])
+    rows = [(result_words("ex4_authors", author=key), w) for key, w in zip(AUTHORS, family)]
     if "wells-once" in g:
-        rows.append(("ppl_wells, mixed minus wells-once (the control, a family of its own)",
-                     holm([htest(g["mixed"], g["wells-once"], "ppl_wells")])[0]))
+        rows.append((result_words("ex4_control"), holm([htest(g["mixed"], g["wells-once"], "ppl_wells")])[0]))
     return "\n".join(lines) + "\n\n" + comparisons_md(rows)
 
 
@@ -1092,14 +1024,8 @@ def render(runs):
     for name, build in BUILDERS.items():
         cells[name], readme = build(runs)
         tables += readme
-    text = ("# Measured results · 实测结果\n\n"
-            "Generated by `python tools/answers.py` (`make answers`) from `results/full-mode.json`; do not edit by "
-            "hand. These are the long tables behind the measured-answer cells of notebooks 04, ex1, ex2, ex3 and ex4 "
-            "(mean ± sample sd over seeds; a median and a count where a run diverged or never left the "
-            "letter-frequency plateau). \"Checkpoints on the plateau\" counts the checkpoints before the validation "
-            f"perplexity first fell below {ESCAPE:g} × the unigram model's.\n\n"
-            + ("\n\n".join(tables) if tables else "No runs of the current designs are recorded yet.") + "\n")
-    return cells, text
+    text = result_words("page", escape=ESCAPE, tables="\n\n".join(tables) if tables else result_words("no_runs"))
+    return cells, text + "\n"
 
 
 def measured_cells(nb, path):
