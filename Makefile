@@ -12,7 +12,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= pypi
 BIN    := $(VENV)/bin
-SETUP  := $(PYTHON) tools/setup_env.py --venv $(VENV) --torch $(TORCH) \
+SETUP  := $(PYTHON) -m tools.setup_env --venv $(VENV) --torch $(TORCH) \
           $(if $(filter command line environment,$(origin PYTHON)),--python $(PYTHON))
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb notebooks/exercises/*.ipynb))
 TAB    ?= pytorch
@@ -48,60 +48,60 @@ lock:
 	@$(SETUP) lock
 
 book: install
-	$(BIN)/python tools/book.py --tab $(TAB)
+	$(BIN)/python -m tools.book --tab $(TAB)
 
 # The measured-answer cells of notebooks 04, ex2, ex3, ex4 and their long tables in
 # README.md, from results/full-mode.json (run it after recording new full-mode runs).
 answers: install
-	$(BIN)/python tools/answers.py
+	$(BIN)/python -m tools.answers
 
 bench: install
-	$(BIN)/python tools/bench.py
-	$(BIN)/python tools/bench_shared.py --concurrent 1 2 4
+	$(BIN)/python -m tools.bench
+	$(BIN)/python -m tools.bench_shared --concurrent 1 2 4
 
 # notebooks-zh, notebooks-en: single-language copies in build/<lang>/
 notebooks-zh notebooks-en: notebooks-%: install
-	$(BIN)/python tools/nbtools.py split --lang $* --out build/$* $(NOTEBOOKS)
+	$(BIN)/python -m tools.nbtools split --lang $* --out build/$* $(NOTEBOOKS)
 	mkdir -p build/img && cp img/*.svg build/img/  # ../img/ links keep working
 
 # Remove outputs and execution counts from the notebooks (before committing).
 strip: install
-	$(BIN)/python tools/nbtools.py strip $(NOTEBOOKS)
+	$(BIN)/python -m tools.nbtools strip $(NOTEBOOKS)
 
 # The notebook conventions of docs/CONVENTIONS.md, without running anything.
 check: install
-	$(BIN)/python tools/nbtools.py check $(NOTEBOOKS)
+	$(BIN)/python -m tools.nbtools check $(NOTEBOOKS)
 
 # Classroom kit (README: For teachers): the student edition in build/student/{zh,en}/,
 # offline reveal.js decks in build/slides/, the executed edition in build/site/.
 # The run-time lines at the top of every notebook and README's "For teachers" table, from
 # the recorded wall times in results/{full,class,quick}-mode.json (tools/mode_times.py).
 times: install
-	$(BIN)/python tools/mode_times.py
+	$(BIN)/python -m tools.mode_times
 
 student: install
-	$(BIN)/python tools/student.py --out build/student
+	$(BIN)/python -m tools.student --out build/student
 
 slides: install
-	$(BIN)/python tools/slides.py --tab $(TAB) --out build/slides
+	$(BIN)/python -m tools.slides --tab $(TAB) --out build/slides
 
 # SITE_MODE=quick|class|full executes the notebooks now; SITE_FROM=build reuses `make book`.
 SITE_MODE ?= full
 site: install
-	$(BIN)/python tools/website.py --tabs $(TAB) --out build/site $(if $(SITE_FROM),--from $(SITE_FROM),--mode $(SITE_MODE))
+	$(BIN)/python -m tools.website --tabs $(TAB) --out build/site $(if $(SITE_FROM),--from $(SITE_FROM),--mode $(SITE_MODE))
 
 # The executed edition, committed: executed/{zh,en}/ (tools/executed.py).  Every notebook
 # runs once under $(TAB) in class mode (EXECUTED_MODE=quick: a smoke test in seconds).
 EXECUTED_MODE ?= class
 .PHONY: executed
 executed: install
-	$(BIN)/python tools/executed.py --mode $(EXECUTED_MODE) --tab $(TAB)
+	$(BIN)/python -m tools.executed --mode $(EXECUTED_MODE) --tab $(TAB)
 
 # The architecture figure (img/deep-rnn.svg, img/deep-rnn.zh.svg) and the results
 # figures img/results-*.png from results/full-mode.json (docs/FIGURES.md lists them).
 figure: install
-	$(BIN)/python tools/draw_deep_rnn.py
-	$(BIN)/python tools/figures.py
+	$(BIN)/python -m tools.draw_deep_rnn
+	$(BIN)/python -m tools.figures
 
 clean:
 	rm -rf build .pytest_cache

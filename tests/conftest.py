@@ -12,15 +12,13 @@ skipped with the reason (``pytest -ra`` lists them), never passed silently."""
 import importlib
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `from tools import ...`
+from d2l_helpers import corpora, frameworks
 
-from d2l_helpers import corpora, frameworks  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # The user's settings, read before any test changes the environment.
 _USER_ENV = {k: os.environ.get(k) for k in ("D2L_DATA_MIRROR", "D2L_DATA_DIR")}

@@ -89,7 +89,7 @@ def section(text, tab):
 # --------------------------------------------------------------- the committed state
 
 def test_committed_cells_and_readme_are_current():
-    """Fails when results/full-mode.json changed but `python tools/answers.py`
+    """Fails when results/full-mode.json changed but `python -m tools.answers`
     was not run (or the generated prose was edited by hand)."""
     assert answers.stale(results.full_mode()) == []
 

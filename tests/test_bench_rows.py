@@ -171,7 +171,7 @@ def test_prepare_needs_the_books_then_the_dry_run_prints_the_plan(session, monke
     assert (session.DATA / "timemachine.txt").exists()
     _main(session, monkeypatch, "--dry-run", "--out", str(tmp_path / "out"))
     out = capsys.readouterr().out
-    assert "tools/bench.py --device cuda --epochs 500" in out
+    assert "-m tools.bench --device cuda --epochs 500" in out
     assert "experiments.study --tab pytorch --results" in out and "--workers 8" in out
     assert "in 480 s" in out
 

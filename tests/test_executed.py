@@ -8,16 +8,15 @@ figures come out as PNG, not SVG.
 """
 import json
 import re
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from tools import executed
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tools import executed  # noqa: E402
 
 
 def test_committed_edition_is_in_sync_with_the_sources():

@@ -1,7 +1,7 @@
 """tools/figures.py: the results figures under img/ and docs/FIGURES.md.
 
 The committed figures must be what the tool draws from the committed JSON
-(else: run `python tools/figures.py`); the depth-convergence slot and the
+(else: run `python -m tools.figures`); the depth-convergence slot and the
 U-curve's choice of run are shown on small synthetic lists."""
 import re
 import sys
@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tools import figures
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from d2l_helpers import results  # noqa: E402
-from tools import figures  # noqa: E402
 
 
 def test_committed_figures_are_drawn_from_the_committed_results(tmp_path, capsys):
@@ -24,14 +23,14 @@ def test_committed_figures_are_drawn_from_the_committed_results(tmp_path, capsys
     other_matplotlib = []
     for name in drawn:
         committed = ROOT / "img" / name
-        assert committed.exists(), f"img/{name} missing: run python tools/figures.py"
+        assert committed.exists(), f"img/{name} missing: run python -m tools.figures"
         assert committed.stat().st_size < 200_000
         maker = Image.open(committed).info.get("Software")
         if maker != figures.drawn_with():  # another matplotlib draws other bytes
             other_matplotlib.append(f"{name} ({maker})")
             continue
         same = committed.read_bytes() == (tmp_path / name).read_bytes()  # no byte diff
-        assert same, f"img/{name} is stale: run python tools/figures.py"
+        assert same, f"img/{name} is stale: run python -m tools.figures"
     if other_matplotlib:
         pytest.skip(f"drawn with another matplotlib than {figures.drawn_with()}, so their "
                     f"bytes were not compared: {', '.join(other_matplotlib)}")
@@ -125,8 +124,8 @@ def test_chinese_architecture_figure_is_regenerable(tmp_path):
     import subprocess
     committed = (ROOT / "img" / "deep-rnn.zh.svg").read_text(encoding="utf-8")
     out = tmp_path / "deep-rnn.zh.svg"
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "draw_deep_rnn.py"), str(out)],
-                         capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "tools.draw_deep_rnn", str(out)],
+                         capture_output=True, text=True, cwd=ROOT)
     if run.returncode != 0 and "no Simplified-Chinese font" in run.stderr:
         pytest.skip(run.stderr.strip())  # the message names the package to install
     assert run.returncode == 0, run.stderr
@@ -137,6 +136,6 @@ def test_chinese_architecture_figure_is_regenerable(tmp_path):
     if not same and maker and maker.group(1) != matplotlib.__version__:
         pytest.skip(f"img/deep-rnn.zh.svg was drawn by matplotlib {maker.group(1)}; "
                     f"{matplotlib.__version__} draws other paths, so it was not compared")
-    assert same, "img/deep-rnn.zh.svg is stale: run python tools/draw_deep_rnn.py"
+    assert same, "img/deep-rnn.zh.svg is stale: run python -m tools.draw_deep_rnn"
     # Chinese labels, drawn as paths: no font needed to show them, no English word left.
     assert "<text" not in committed and "depth" not in committed

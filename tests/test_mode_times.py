@@ -15,19 +15,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tools import book, mode_times
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tools import mode_times  # noqa: E402
-from tools.book import notebooks  # noqa: E402
 
 
 def test_stored_lines_and_readme_table_are_up_to_date():
-    cli = subprocess.run([sys.executable, str(ROOT / "tools" / "mode_times.py"), "--check"],
+    cli = subprocess.run([sys.executable, "-m", "tools.mode_times", "--check"],
                          capture_output=True, text=True, cwd=ROOT)
     assert cli.returncode == 0, cli.stdout + cli.stderr
 
 
-@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", book.notebooks(), ids=lambda p: p.stem)
 def test_every_notebook_has_its_time_lines_after_the_title(path):
     nb = nbformat.read(str(path), as_version=4)
     zh, en = mode_times.lines(path.stem, mode_times.load())
@@ -102,7 +101,7 @@ def test_durations():
 
 def test_class_notes_follow_the_budgets():
     from d2l_helpers import modes
-    for path in notebooks():
+    for path in book.notebooks():
         zh, en = mode_times.class_note(path.stem)
         assert zh.startswith("课堂模式：") and en.startswith("Class mode: ")
     _, en = mode_times.class_note("ex3-more-books")
@@ -115,7 +114,7 @@ def test_class_notes_follow_the_budgets():
 
 def test_a_misplaced_pair_is_reported(tmp_path):
     path = tmp_path / "01-copy.ipynb"
-    src = nbformat.read(str(notebooks()[0]), as_version=4)
+    src = nbformat.read(str(book.notebooks()[0]), as_version=4)
     src.cells[5].metadata["tags"] = ["lang-zh", "mode-times"]  # a third tagged cell
     nbformat.write(src, str(path))
     with pytest.raises(mode_times.TimesError, match="expected one zh/en pair"):

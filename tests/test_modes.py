@@ -6,7 +6,7 @@ about 5 minutes per exercise notebook and the depth study, about 2 minutes
 for the chapter's training, per tab, on this project's 2-core CPU.
 
 Class mode is not timed here (the integrator measures it with
-``tools/book.py --mode class``); :func:`estimate` predicts it from token
+``python -m tools.book --mode class``); :func:`estimate` predicts it from token
 counts and speeds measured on the quiet 2-core CPU.
 """
 import math

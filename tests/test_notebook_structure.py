@@ -11,9 +11,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tools import nbtools
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(REPO, "tools")
-from tools import nbtools  # noqa: E402
 
 NOTEBOOKS = sorted(
     p for p in glob.glob(os.path.join(REPO, "notebooks", "**", "*.ipynb"),
@@ -264,9 +264,9 @@ def test_split_cli(tmp_path):
     src.mkdir()
     path = write(src, good_cells(), "01-a.ipynb")
     out = tmp_path / "en"
-    subprocess.run([sys.executable, os.path.join(TOOLS, "nbtools.py"), "split",
+    subprocess.run([sys.executable, "-m", "tools.nbtools", "split",
                     "--lang", "en", "--out", str(out), path], check=True,
-                   capture_output=True)
+                   capture_output=True, cwd=REPO)
     nb = nbformat.read(str(out / "01-a.ipynb"), as_version=4)
     assert "深度" not in "".join(c.source for c in nb.cells)
 
@@ -278,12 +278,12 @@ def test_strip_and_check_cli(tmp_path):
                                                data={"text/plain": "3"},
                                                execution_count=3)]
     path = write(tmp_path, cells)
-    cli = [sys.executable, os.path.join(TOOLS, "nbtools.py")]
-    run = subprocess.run(cli + ["check", path], capture_output=True, text=True)
+    cli = [sys.executable, "-m", "tools.nbtools"]
+    run = subprocess.run(cli + ["check", path], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 1 and "cell 5" in run.stdout
     assert nbtools.strip([path]) == [path]
     assert nbtools.strip([path]) == []            # nothing left to strip
-    run = subprocess.run(cli + ["check", path], capture_output=True, text=True)
+    run = subprocess.run(cli + ["check", path], capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0 and run.stdout == ""
 
 
@@ -303,8 +303,8 @@ def test_figure_is_regenerable(tmp_path):
                     f"environment has {matplotlib.__version__}, whose SVG bytes differ "
                     f"(the byte comparison runs in the Python 3.11 environment)")
     out = tmp_path / "deep-rnn.svg"
-    subprocess.run([sys.executable, os.path.join(TOOLS, "draw_deep_rnn.py"),
-                    str(out)], check=True, capture_output=True, cwd=tmp_path)
+    subprocess.run([sys.executable, "-m", "tools.draw_deep_rnn", str(out)],
+                   check=True, capture_output=True, cwd=REPO)
     with open(committed, "rb") as f:
         expected = f.read()
     assert out.read_bytes() == expected, \

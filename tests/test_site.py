@@ -16,11 +16,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from tools import book, website
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import book  # noqa: E402
-import slides  # noqa: E402
-import website  # noqa: E402
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="4"/></svg>'
 
@@ -39,7 +37,7 @@ def _assert_links_resolve(page):
 
 def test_quick_site_of_one_notebook(tmp_path):
     out = tmp_path / "site"
-    run = subprocess.run([sys.executable, str(ROOT / "tools" / "website.py"), "--mode", "quick",
+    run = subprocess.run([sys.executable, "-m", "tools.website", "--mode", "quick",
                           "--only", "01", "--out", str(out), "--work", str(tmp_path / "work")],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

@@ -1,21 +1,20 @@
 """The chapter notebooks' slide metadata (tools/slides.py; the decks
 themselves are tested in a browser by tests/browser/test_slides.py)."""
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tools import slides
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tools import slides  # noqa: E402
 
 
 @pytest.mark.parametrize("path", slides.chapter_notebooks(), ids=lambda p: p.stem)
 def test_every_cell_has_the_default_slide_type(path):
     """Stored, not left to the fallback: RISE in JupyterLab reads the same
-    metadata.  After adding cells run `python tools/slides.py --mark`."""
+    metadata.  After adding cells run `python -m tools.slides --mark`."""
     nb = nbformat.read(str(path), as_version=4)
     stored = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
     assert stored == [slides.default_slide_type(c) for c in nb.cells]

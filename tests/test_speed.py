@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quotes_are_the_newest_records():
-    assert speed.stale() == [], "run `python tools/speed.py` after recording a new bench"
+    assert speed.stale() == [], "run `python -m tools.speed` after recording a new bench"
 
 
 def test_every_number_of_the_english_quote_comes_from_the_record():
@@ -72,5 +72,5 @@ def test_the_notebook_needs_both_languages_marked(copy):
 
 
 def test_no_record_names_the_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="tools/bench.py --json"):
+    with pytest.raises(FileNotFoundError, match="python -m tools.bench --json"):
         speed.newest(tmp_path)

@@ -22,11 +22,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from d2l_helpers import frameworks
+from tools import student
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "tests"))
-import student  # noqa: E402
-from d2l_helpers import frameworks  # noqa: E402
 
 SOURCES = student.notebooks()
 IDS = [p.stem for p in SOURCES]
@@ -217,7 +216,7 @@ def _put_back(skeleton, source):
 
 
 def test_edition_is_regenerated_byte_for_byte(edition, tmp_path):
-    cli = subprocess.run([sys.executable, str(ROOT / "tools" / "student.py"), "--out",
+    cli = subprocess.run([sys.executable, "-m", "tools.student", "--out",
                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert cli.returncode == 0, cli.stderr
     first = sorted(p.relative_to(edition) for p in edition.rglob("*") if p.is_file())

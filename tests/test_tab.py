@@ -123,7 +123,7 @@ def test_pytorch_missing_names_make_lab(monkeypatch):
 
 
 def test_registry_is_the_one_list_of_tabs():
-    import tools.nbtools as nbtools
+    from tools import nbtools
     assert config.TABS == tuple(frameworks.TABS) == ("pytorch", "mxnet", "jax")
     assert nbtools.TAB_MARKERS == ("#@tab all", "#@tab pytorch", "#@tab mxnet", "#@tab jax")
     installed = [t for t in frameworks.TABS.values() if frameworks.available(t.name)]

@@ -1,10 +1,10 @@
 """Write the measured-answer cells of notebooks 04, ex1, ex2, ex3 and ex4, and
 docs/RESULTS.md (the long result tables), from the recorded full-mode runs.
 
-    python tools/answers.py                 # rewrite the cells and docs/RESULTS.md
-    python tools/answers.py --check         # exit 1 if any of them is stale
-    python tools/answers.py --print ex3     # print one notebook's cells
-    python tools/answers.py --results FILE  # read FILE, not results/full-mode.json
+    python -m tools.answers                 # rewrite the cells and docs/RESULTS.md
+    python -m tools.answers --check         # exit 1 if any of them is stale
+    python -m tools.answers --print ex3     # print one notebook's cells
+    python -m tools.answers --results FILE  # read FILE, not results/full-mode.json
 
 Each notebook has one zh/en pair of markdown cells tagged ``measured``; this
 tool owns them and the whole of docs/RESULTS.md, so never edit them in the
@@ -39,11 +39,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from d2l_helpers import results
+from experiments import stats, study
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from d2l_helpers import results  # noqa: E402
-from experiments import stats, study  # noqa: E402
 
 MIN_SEEDS = 3        # fewer seeds: reported, never tested
 ALPHA = 0.05         # significance level

@@ -5,11 +5,11 @@ Same device, model (the chapter's 2-layer LSTM, 256 hidden units), data
 epochs; the two loops run alternately, ``--repeats`` times each, so that
 machine noise hits both.  Prints a table and a last line with the speedup.
 
-    python tools/bench.py                       # both frameworks, CPU or GPU 0
-    python tools/bench.py --tab pytorch --epochs 500 --repeats 1
-    python tools/bench.py --scaling             # tokens/s vs corpus size and depth
-    python tools/bench.py --tab pytorch --precision-epochs 500 --seeds 3   # fp32 vs bf16
-    python tools/bench.py --device cuda         # the GPU table -> results/bench-gpu-<date>.json
+    python -m tools.bench                       # both frameworks, CPU or GPU 0
+    python -m tools.bench --tab pytorch --epochs 500 --repeats 1
+    python -m tools.bench --scaling             # tokens/s vs corpus size and depth
+    python -m tools.bench --tab pytorch --precision-epochs 500 --seeds 3   # fp32 vs bf16
+    python -m tools.bench --device cuda         # the GPU table -> results/bench-gpu-<date>.json
 
 After the table against the book, the PyTorch tab trains the chapter's run
 (500 epochs) in fp32 and in bf16 autocast, seed by seed, alternating, and
@@ -48,7 +48,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 # The environment as it was before importing d2l_helpers (which sets MXNet's
 # threads at import), so the reference rows start with the book's defaults;
@@ -63,7 +62,7 @@ if "--worker" not in sys.argv:
 BASE_ENV["D2L_TRAININGS_DIR"] = os.environ.get("D2L_TRAININGS_DIR", "")
 
 from d2l_helpers import frameworks  # noqa: E402
-from tools.markers import replace_between  # noqa: E402
+from tools import markers  # noqa: E402
 
 BATCH_SIZE, NUM_STEPS, LR, MAX_TOKENS = 32, 35, 2, 10_000  # the chapter's run
 
@@ -183,7 +182,7 @@ def run_once(tab, lib, epochs, lr=LR, max_tokens=MAX_TOKENS, num_layers=2, ours=
 def _require_cuda():
     import torch
     if not torch.cuda.is_available():
-        sys.exit("tools/bench.py --device cuda needs a CUDA GPU, and PyTorch sees none "
+        sys.exit("python -m tools.bench --device cuda needs a CUDA GPU, and PyTorch sees none "
                  f"here (torch {torch.__version__}, torch.cuda.is_available() is False); "
                  "run it on a GPU machine (tools/gpu_session.py) or drop --device cuda")
 
@@ -224,8 +223,8 @@ def spawn(tab, which, env_extra, **kwargs):
         env_extra = our_cpu_settings()
     env.update(env_extra)
     job = json.dumps({"tab": tab, "which": which, **kwargs})
-    out = subprocess.run([sys.executable, __file__, "--worker", job], env=env,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "tools.bench", "--worker", job], env=env,
+                         capture_output=True, text=True, cwd=ROOT)  # this checkout's tools
     if out.returncode != 0:
         sys.exit(f"benchmark run failed ({tab}, {which}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -506,13 +505,13 @@ def main():
     if a.worker:
         return worker(a.worker)
     if a.device == "cuda":
-        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        print(f"Command: `python -m tools.bench {' '.join(sys.argv[1:])}`")
         return gpu_table(a.epochs, a.repeats, a.json)
     if a.tabs:
-        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        print(f"Command: `python -m tools.bench {' '.join(sys.argv[1:])}`")
         return side_by_side(a.tabs, a.epochs, a.repeats)
     if a.tab not in REFERENCE_TABS + ("both",):
-        sys.exit(f"tools/bench.py --tab {a.tab}: d2l 0.17.6 has no {a.tab} loop to compare "
+        sys.exit(f"python -m tools.bench --tab {a.tab}: d2l 0.17.6 has no {a.tab} loop to compare "
                  f"with; compare our loop across tabs instead: --tabs pytorch {a.tab}")
     tabs = list(REFERENCE_TABS) if a.tab == "both" else [a.tab]
     log = io.StringIO()
@@ -523,7 +522,7 @@ def main():
             return sys.__stdout__.write(text)
 
     with contextlib.redirect_stdout(Tee()):
-        print(f"Command: `python tools/bench.py {' '.join(sys.argv[1:])}`")
+        print(f"Command: `python -m tools.bench {' '.join(sys.argv[1:])}`")
         results = [compare(t, a.epochs, a.repeats) for t in tabs]
         prec = (precision_compare(a.precision_epochs, a.seeds)
                 if "pytorch" in tabs and a.precision_epochs > 0 else None)
@@ -542,7 +541,7 @@ def main():
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))
     if a.readme:
-        replace_between(ROOT / "docs" / "PERFORMANCE.md", "bench", log.getvalue())
+        markers.replace_between(ROOT / "docs" / "PERFORMANCE.md", "bench", log.getvalue())
 
 
 if __name__ == "__main__":

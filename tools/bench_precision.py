@@ -6,8 +6,8 @@ only for nn.LSTM): the same step (d2l_helpers.torch._train_step, vocabulary
 ``--rounds`` timings of ``--steps`` steps each.  It measures steps only (no
 data loading, validation or perplexity); ``make bench`` measures whole runs.
 
-    python tools/bench_precision.py                 # the default configurations
-    python tools/bench_precision.py --only lstm:2:256 gru:2:256 --steps 5
+    python -m tools.bench_precision                 # the default configurations
+    python -m tools.bench_precision --only lstm:2:256 gru:2:256 --steps 5
 """
 import argparse
 import time

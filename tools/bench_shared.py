@@ -19,8 +19,8 @@ the range, and the ratios of d2l_helpers to the default and to the best
 fixed count.  Settings and N alternate within each round, so that noise from
 other work on the machine hits all of them.
 
-    python tools/bench_shared.py                          # make bench runs this
-    python tools/bench_shared.py --tab pytorch --concurrent 2 --rounds 1
+    python -m tools.bench_shared                          # make bench runs this
+    python -m tools.bench_shared --tab pytorch --concurrent 2 --rounds 1
 """
 import argparse
 import contextlib
@@ -35,11 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
+from d2l_helpers import frameworks  # the one list of tabs
 
-from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
+ROOT = Path(__file__).resolve().parents[1]
 
 # Variables that decide thread counts; workers start without the caller's.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MXNET_OMP_MAX_THREADS", "D2L_THREADS",
@@ -62,10 +60,10 @@ def worker(job):
     """One kernel: build, say 'ready', wait for 'go', train, print a JSON line."""
     job = json.loads(job)
     tab = job["tab"]
-    from bench import build  # the chapter's model, as tools/bench.py builds it
+    from tools import bench  # the chapter's model, as tools/bench.py builds it
     lib = importlib.import_module(frameworks.TABS[tab].helpers)
     train_iter, vocab = lib.load_data_time_machine(32, 35, max_tokens=job["max_tokens"])
-    net = build(tab, lib)
+    net = bench.build(tab, lib)
     device = lib.try_gpu()
     print("ready", flush=True)
     sys.stdin.readline()
@@ -76,10 +74,15 @@ def worker(job):
                       "ppl": h.final_train_ppl, "device": str(device)}))
 
 
-def run_group(tab, n, env_extra, epochs, max_tokens):
-    """n kernels at once; returns their result dicts."""
+def run_group(tab, n, env_extra, epochs, max_tokens, checkout=ROOT):
+    """n kernels at once; returns their result dicts.
+
+    Each kernel is ``python -m tools.bench_shared --worker`` started in
+    ``checkout`` (this one by default), so that it trains with that
+    checkout's ``tools`` and ``d2l_helpers``: they come first on its path
+    (tools/bench_mxnet_engine.py measures another checkout's this way)."""
     env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARS}
-    env.update(env_extra, D2L_QUICK="0", PYTHONPATH=str(ROOT))
+    env.update(env_extra, D2L_QUICK="0", PYTHONPATH=str(checkout))
     job = json.dumps({"tab": tab, "epochs": epochs, "max_tokens": max_tokens})
     with tempfile.TemporaryDirectory() as tmp:
         env["D2L_TRAININGS_DIR"] = str(Path(tmp, "trainings"))  # only this group's
@@ -87,7 +90,8 @@ def run_group(tab, n, env_extra, epochs, max_tokens):
         for i in range(n):
             err = open(Path(tmp, f"stderr{i}"), "w+")
             procs.append((subprocess.Popen(
-                [sys.executable, __file__, "--worker", job], env=env, text=True,
+                [sys.executable, "-m", "tools.bench_shared", "--worker", job],
+                cwd=checkout, env=env, text=True,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err), err))
         for p, err in procs:  # everything imported and built
             while (line := p.stdout.readline()) and line.strip() != "ready":
@@ -218,7 +222,7 @@ def main():
     from d2l_helpers import devices
     device = devices.describe_device("cpu")
     log = io.StringIO()
-    print(f"Command: `python tools/bench_shared.py {' '.join(sys.argv[1:])}`", file=log)
+    print(f"Command: `python -m tools.bench_shared {' '.join(sys.argv[1:])}`", file=log)
     print(f"Started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}{_load()}", file=log)
     results = []
     for tab in a.tab:

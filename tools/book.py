@@ -13,11 +13,11 @@ Writes, for ``--tab pytorch`` (or mxnet):
 (linked from the README) between the ``<!-- results:start -->`` and
 ``<!-- results:end -->`` markers.
 
-    python tools/book.py --tab pytorch                 # all notebooks
-    python tools/book.py --tab mxnet --only 03 ex2     # names containing 03 or ex2
-    python tools/book.py --table --readme
-    python tools/book.py --table --merge build/a.json build/b.json  # combine runs
-    python tools/book.py --tab pytorch --mode class --results build/class.json  # time class mode
+    python -m tools.book --tab pytorch                 # all notebooks
+    python -m tools.book --tab mxnet --only 03 ex2     # names containing 03 or ex2
+    python -m tools.book --table --readme
+    python -m tools.book --table --merge build/a.json build/b.json  # combine runs
+    python -m tools.book --tab pytorch --mode class --results build/class.json  # time class mode
 
 ``--mode class`` (or ``quick``) runs the notebooks in that mode; every entry
 records its mode, and the results table shows full-mode runs only.
@@ -26,16 +26,14 @@ import argparse
 import json
 import math
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from d2l_helpers import frameworks, modes
+from tools import markers
 
-from d2l_helpers import frameworks, modes  # noqa: E402
-from tools.markers import replace_between  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def notebooks(only=()):
@@ -124,7 +122,7 @@ def table(runs):
 
 
 def write_readme(text):
-    replace_between(ROOT / "docs" / "RUNS.md", "results", text)
+    markers.replace_between(ROOT / "docs" / "RUNS.md", "results", text)
 
 
 def main():

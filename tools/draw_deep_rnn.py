@@ -2,8 +2,8 @@
 
 Usage::
 
-    python tools/draw_deep_rnn.py              # img/deep-rnn.svg and img/deep-rnn.zh.svg
-    python tools/draw_deep_rnn.py OUT          # one file; OUT ending in .zh.svg: Chinese labels
+    python -m tools.draw_deep_rnn              # img/deep-rnn.svg and img/deep-rnn.zh.svg
+    python -m tools.draw_deep_rnn OUT          # one file; OUT ending in .zh.svg: Chinese labels
 
 Rows (bottom to top): the inputs X_t, the hidden layers 1, 2, ..., L and the
 outputs O_t.  Columns: the time steps 1, 2, ..., T.  Every hidden state feeds

@@ -1,9 +1,9 @@
 """`make executed`: the executed edition, committed under executed/zh/ and executed/en/.
 
-    python tools/executed.py                       # every notebook, class mode, PyTorch tab
-    python tools/executed.py --only 03 ex2         # names containing 03 or ex2
-    python tools/executed.py --mode quick          # seconds per notebook (a smoke test)
-    python tools/executed.py --check               # exit 1 if executed/ drifted from notebooks/
+    python -m tools.executed                       # every notebook, class mode, PyTorch tab
+    python -m tools.executed --only 03 ex2         # names containing 03 or ex2
+    python -m tools.executed --mode quick          # seconds per notebook (a smoke test)
+    python -m tools.executed --check               # exit 1 if executed/ drifted from notebooks/
 
 Each source notebook (``notebooks/*.ipynb``, ``notebooks/exercises/*.ipynb``)
 is executed once, in a fresh kernel, under one tab (the code cells are
@@ -44,12 +44,11 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from d2l_helpers import frameworks  # the one list of tabs
+from d2l_helpers.modes import SETTING as MODES  # --mode -> D2L_QUICK
+from tools import book, nbtools
 
-from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
-from d2l_helpers.modes import SETTING as MODES  # noqa: E402  (--mode -> D2L_QUICK)
-from tools import book, nbtools  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCE = ROOT / "notebooks"
 OUT = ROOT / "executed"
@@ -387,7 +386,7 @@ def problems(out=OUT, source=SOURCE):
                 found.append(f"{name}/{lang}/{r.as_posix()}: code cells differ from "
                              f"notebooks/{r.as_posix()} ({tab} tab) from code cell {at} on "
                              f"({len(got)} vs {len(want)} cells): run `make executed` "
-                             f"(or `python tools/executed.py --only {r.stem}`)")
+                             f"(or `python -m tools.executed --only {r.stem}`)")
             if not any(c.cell_type == "code" and c.get("outputs") for c in ex.cells):
                 found.append(f"{name}/{lang}/{r.as_posix()}: no outputs at all")
     return found

@@ -1,8 +1,8 @@
 """Results figures as files: img/results-*.png, drawn from results/full-mode.json.
 
-    python tools/figures.py                     # write every figure and docs/FIGURES.md
-    python tools/figures.py --results FILE      # read FILE instead
-    python tools/figures.py --out DIR           # figures into DIR (docs/FIGURES.md not written)
+    python -m tools.figures                     # write every figure and docs/FIGURES.md
+    python -m tools.figures --results FILE      # read FILE instead
+    python -m tools.figures --out DIR           # figures into DIR (docs/FIGURES.md not written)
 
 One function per figure; each takes the list of recorded runs, returns a
 matplotlib Figure, or None (with a printed line saying why) when the runs it
@@ -33,11 +33,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from d2l_helpers import frameworks, results
+from experiments import study
+
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from d2l_helpers import frameworks, results  # noqa: E402
-from experiments import study  # noqa: E402
 
 IMG = ROOT / "img"
 DOC = ROOT / "docs" / "FIGURES.md"
@@ -310,7 +309,7 @@ def save(fig, path):
 def doc(drawn, source):
     """docs/FIGURES.md: the figures drawn, each with its caption and keys."""
     lines = ["# Results figures", "",
-             f"Drawn by `python tools/figures.py` from `{source}` (full-mode runs only); "
+             f"Drawn by `python -m tools.figures` from `{source}` (full-mode runs only); "
              "do not edit by hand. In the per-seed figures a dot is one seed and a bar "
              f"the mean; a dashed grey line is a uniform guess over the {UNIFORM} "
              "characters.", ""]

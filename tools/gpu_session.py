@@ -4,7 +4,7 @@ GPU, in one command of at most 8 minutes, all output under ``$OUT``.
 Steps, in order, each with its own share of the time (a step that runs over
 is stopped, and the next one starts):
 
-1. ``tools/bench.py --device cuda``: the chapter's run (2 x 256 LSTM, 500
+1. ``python -m tools.bench --device cuda``: the chapter's run (2 x 256 LSTM, 500
    epochs, lr 2, model moved with ``.to(device)``) with the book's d2l 0.17.6
    ``train_ch8``, ours eager (``D2L_CUDA_GRAPH=0``), with one CUDA graph per
    step and one per epoch, in fp32 and bf16 -- so "the chapter run with graph
@@ -21,12 +21,12 @@ The GPU machine has torch, numpy, matplotlib and tqdm but not pooch,
 platformdirs, filelock or d2l 0.17.6, nor the books, and it cannot download.
 So, here, once before the session::
 
-    python tools/gpu_session.py --prepare   # fills .gpu_session/ (git-ignored)
+    python -m tools.gpu_session --prepare   # fills .gpu_session/ (git-ignored)
 
 copies those pure-Python packages from this environment and the books from
 ``D2L_DATA_MIRROR`` into ``.gpu_session/``; the device run carries that folder::
 
-    run(command="python3 tools/gpu_session.py", carry=[".gpu_session"], timeout_s=540)
+    run(command="python3 -m tools.gpu_session", carry=[".gpu_session"], timeout_s=540)
 
 ``--dry-run`` checks the prepared folder and prints the plan without running
 anything; on a machine without a CUDA GPU the script stops at once, saying so.
@@ -98,7 +98,7 @@ def plan(out):
     day = datetime.date.today().isoformat()
     py = sys.executable
     return [
-        ("bench-gpu", [py, "tools/bench.py", "--device", "cuda", "--epochs", "500",
+        ("bench-gpu", [py, "-m", "tools.bench", "--device", "cuda", "--epochs", "500",
                        "--repeats", "1", "--json", f"{out}/bench-gpu-{day}.json"], BENCH_S),
         ("depth-gpu", [py, "-m", "experiments.study", "--tab", "pytorch", "--results",
                        f"{out}/depth-gpu.json", "--workers", "8"], None),  # the rest
@@ -109,7 +109,7 @@ def check_prepared():
     problems = [f"{p} is missing" for p in [SITE / n for n in CARRY_PACKAGES] + [DATA]
                 if not p.exists()]
     if problems:
-        sys.exit(f"gpu_session: {'; '.join(problems)}: run `python tools/gpu_session.py "
+        sys.exit(f"gpu_session: {'; '.join(problems)}: run `python -m tools.gpu_session "
                  f"--prepare` here first, and carry '.gpu_session' in the device run")
 
 

@@ -5,15 +5,13 @@ A long study records into a file of its own while it runs (``python -m
 experiments.study --results build/conv-pytorch.json``); this merges what has
 landed so far, so that it can be committed as it lands::
 
-    python tools/merge_results.py build/conv-pytorch.json
-    python tools/answers.py            # regenerate the measured answers
+    python -m tools.merge_results build/conv-pytorch.json
+    python -m tools.answers            # regenerate the measured answers
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from d2l_helpers import results  # noqa: E402
+from d2l_helpers import results
 
 
 def merge(sources, into, prefix=""):

@@ -3,9 +3,9 @@
 Reads the notebooks' wall times that ``tools/book.py`` records (entries
 ``notebook/<stem>`` with ``wall_time_s``) from
 
-* ``results/full-mode.json``  (``python tools/book.py --tab T``, merged into the snapshot),
-* ``results/class-mode.json`` (``python tools/book.py --tab T --mode class --results results/class-mode.json``),
-* ``results/quick-mode.json`` (``python tools/book.py --tab T --mode quick --results results/quick-mode.json``),
+* ``results/full-mode.json``  (``python -m tools.book --tab T``, merged into the snapshot),
+* ``results/class-mode.json`` (``python -m tools.book --tab T --mode class --results results/class-mode.json``),
+* ``results/quick-mode.json`` (``python -m tools.book --tab T --mode quick --results results/quick-mode.json``),
 
 and writes
 
@@ -22,8 +22,8 @@ line ("not measured yet" in the table); nothing is estimated.  An
 entry counts as a GPU time when its ``device`` names a GPU (or CUDA), as a CPU
 time otherwise (``tools/book.py``'s notebook entries carry no device).
 
-    python tools/mode_times.py            # write the cells and the table in docs/TEACHING.md
-    python tools/mode_times.py --check    # exit 1 if either would change
+    python -m tools.mode_times            # write the cells and the table in docs/TEACHING.md
+    python -m tools.mode_times --check    # exit 1 if either would change
 """
 import argparse
 import json
@@ -33,13 +33,10 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from d2l_helpers import modes
+from tools import book, markers
 
-from d2l_helpers import modes  # noqa: E402
-from tools.book import notebooks  # noqa: E402
-from tools.markers import replace_between  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TAG = "mode-times"
 MARKER = "mode-times"
@@ -109,7 +106,7 @@ def load(results_dir=RESULTS):
                 raise TimesError(
                     f"{path} holds a {_entry_mode(entry)}-mode entry for {key} "
                     f"({entry.get('tab')}); record {mode} mode there with "
-                    f"tools/book.py --mode {mode} --results {path}")
+                    f"python -m tools.book --mode {mode} --results {path}")
             stem = key[len("notebook/"):]
             if str(entry.get("time", "")) < REDESIGNED.get(stem, ("",))[0]:
                 kind = "earlier"
@@ -345,7 +342,7 @@ def readme_table(walls, results_dir=RESULTS):
                        if all(entries) else NOT_MEASURED[1])
         return " / ".join(out)
 
-    stems = [p.stem for p in notebooks()]
+    stems = [p.stem for p in book.notebooks()]
     groups = [(s, [s]) for s in stems]
     groups += [("**chapter 01–03**", [s for s in stems if s[:2] in ("01", "02", "03")]),
                ("**exercises ex1–ex4**", [s for s in stems if s.startswith("ex")])]
@@ -374,25 +371,25 @@ def main(argv=None):
     p.add_argument("--results-dir", default=str(RESULTS))
     a = p.parse_args(argv)
     walls = load(a.results_dir)
-    stale = [str(path.relative_to(ROOT)) for path in notebooks()
+    stale = [str(path.relative_to(ROOT)) for path in book.notebooks()
              if update_notebook(path, walls, a.results_dir, write=not a.check)]
     readme = DOC
     if a.check:
         with tempfile.TemporaryDirectory() as tmp:
             copy = Path(tmp) / readme.name
             copy.write_text(readme.read_text())
-            replace_between(copy, MARKER, readme_table(walls, a.results_dir))
+            markers.replace_between(copy, MARKER, readme_table(walls, a.results_dir))
             if copy.read_text() != readme.read_text():
                 stale.append(str(readme.relative_to(ROOT)))
     else:
         before = readme.read_text()
-        replace_between(readme, MARKER, readme_table(walls, a.results_dir))
+        markers.replace_between(readme, MARKER, readme_table(walls, a.results_dir))
         if readme.read_text() != before:
             stale.append(str(readme.relative_to(ROOT)))
     for name in stale:
         print(f"{'stale' if a.check else 'updated'}: {name}")
     if a.check and stale:
-        print("run `make times` (python tools/mode_times.py) and commit the result")
+        print("run `make times` (python -m tools.mode_times) and commit the result")
         return 1
     return 0
 

@@ -2,11 +2,11 @@
 
 Command line::
 
-    python tools/nbtools.py check NB...                    # exit 1 on problems
-    python tools/nbtools.py split --lang zh|en --out DIR NB...
-    python tools/nbtools.py strip NB...
+    python -m tools.nbtools check NB...                    # exit 1 on problems
+    python -m tools.nbtools split --lang zh|en --out DIR NB...
+    python -m tools.nbtools strip NB...
 
-As a module (from the repository root)::
+As a module::
 
     from tools import nbtools
     nbtools.check("notebooks/01-x.ipynb")       # -> list of problem strings
@@ -24,10 +24,9 @@ import sys
 
 import nbformat
 
+from d2l_helpers import frameworks
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if not __package__:  # run as a script: python tools/nbtools.py
-    sys.path.insert(0, REPO)
-from d2l_helpers import frameworks  # noqa: E402
 GLOSSARY = os.path.join(REPO, "docs", "glossary.tsv")
 
 SETUP_CELL = "%load_ext d2l_helpers.tab"
@@ -115,7 +114,7 @@ def _check_code_cells(cells):
     for i, cell in code:
         if cell.get("outputs"):
             problems.append(f"cell {i}: stored outputs (run "
-                            f"`python tools/nbtools.py strip`)")
+                            f"`python -m tools.nbtools strip`)")
         if cell.get("execution_count") is not None:
             problems.append(f"cell {i}: stored execution count "
                             f"{cell.execution_count}")

@@ -7,8 +7,8 @@ whether every selected pin has a wheel for that target; finally it checks
 that the selection is closed: every dependency that a selected package
 declares for that target is itself selected, at a version it accepts.
 
-    python tools/resolve_lock.py                 # all targets, a table
-    python tools/resolve_lock.py macos-arm64     # targets whose name contains this
+    python -m tools.resolve_lock                 # all targets, a table
+    python -m tools.resolve_lock macos-arm64     # targets whose name contains this
 
 It needs the registry (the network) and pip >= 24 (the venv's).  The
 PyTorch layer must resolve on Python 3.11-3.13 for Linux x86-64/aarch64,

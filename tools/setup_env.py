@@ -5,10 +5,10 @@ no `make`; there is no second copy of the install logic anywhere.  It needs
 only the standard library, so any Python 3.8+ can run it; the environment it
 builds uses the Python you choose (3.11, 3.12 or 3.13)::
 
-    python tools/setup_env.py lab                  # install if needed, start JupyterLab
-    python tools/setup_env.py test                 # install if needed, unit tests + notebooks
-    python tools/setup_env.py --python python3.11 lab   # choose the Python (MXNet needs 3.11)
-    py -3.13 tools\\setup_env.py lab                # Windows: the launcher picks the Python
+    python -m tools.setup_env lab                  # install if needed, start JupyterLab
+    python -m tools.setup_env test                 # install if needed, unit tests + notebooks
+    python -m tools.setup_env --python python3.11 lab   # choose the Python (MXNet needs 3.11)
+    py -3.13 -m tools.setup_env lab                # Windows: the launcher picks the Python
 
 Commands: ``install``, ``lab``, ``test [unit|notebooks|browser|all]``,
 ``check`` (exit 1 if ``install`` would do anything), ``info`` (which tabs the
@@ -83,14 +83,14 @@ def python_version(exe):
     except (OSError, subprocess.CalledProcessError):
         raise SetupError(
             f"cannot run the Python {exe!r}; name an installed one, e.g. "
-            f"`make lab PYTHON=python3.13` (Windows: `py -3.13 tools\\setup_env.py lab`)")
+            f"`make lab PYTHON=python3.13` (Windows: `py -3.13 -m tools.setup_env lab`)")
     major, minor, micro = (int(x) for x in out.split())
     if (major, minor) not in SUPPORTED:
         raise SetupError(
             f"{exe} is Python {major}.{minor}.{micro}; this project needs Python "
             f"3.11, 3.12 or 3.13. Install one (python.org, `brew install python@3.13`, "
             f"`apt install python3.12-venv`) and choose it: `make lab PYTHON=python3.13` "
-            f"(Windows: `py -3.13 tools\\setup_env.py lab`). The MXNet tab needs 3.11.")
+            f"(Windows: `py -3.13 -m tools.setup_env lab`). The MXNet tab needs 3.11.")
     return major, minor
 
 
@@ -256,7 +256,7 @@ def lock(venv):
          "make lock", "-o", LOCK, REQUIREMENTS_IN], cwd=ROOT)
     text = LOCK.read_text()
     LOCK.write_text(LOCK_HEADER + text)
-    run([py, ROOT / "tools" / "sync_env.py"], cwd=ROOT)
+    run([py, "-m", "tools.sync_env"], cwd=ROOT)
 
 
 LOCK_HEADER = """\

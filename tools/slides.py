@@ -1,9 +1,9 @@
 """`make slides`: offline reveal.js decks of the chapter notebooks, per language.
 
-    python tools/slides.py                        # build/slides/{zh,en}/<notebook>.slides.html
-    python tools/slides.py --live                 # from the clean notebooks (no outputs)
-    python tools/slides.py --live --tab mxnet     # the MXNet cells instead of the PyTorch ones
-    python tools/slides.py --from build/pytorch   # decks of executed notebooks (`make book`)
+    python -m tools.slides                        # build/slides/{zh,en}/<notebook>.slides.html
+    python -m tools.slides --live                 # from the clean notebooks (no outputs)
+    python -m tools.slides --live --tab mxnet     # the MXNet cells instead of the PyTorch ones
+    python -m tools.slides --from build/pytorch   # decks of executed notebooks (`make book`)
     python -m tools.slides ...                    # the same, with tools/ as a package
 
 By default the decks come from the executed edition (``executed/{zh,en}/``,
@@ -18,7 +18,7 @@ cells say what they are with ``metadata.slideshow.slide_type`` (slide,
 subslide, fragment, skip, ``-`` = continue).  The chapter notebooks store it
 for every cell, by the rule of :func:`default_slide_type` (``#``/``##``
 headings start a slide, other prose a sub-slide, code continues, the setup
-cell and the time lines are skipped); ``python tools/slides.py --mark``
+cell and the time lines are skipped); ``python -m tools.slides --mark``
 writes it into cells that lack it, e.g. after new cells were added.  The
 other tab's cells are skipped, and the ``#@tab`` line is not shown.
 
@@ -45,15 +45,10 @@ from pathlib import Path
 
 import nbformat
 
-try:  # python -m tools.slides, or tools/ imported as a package
-    from tools import nbtools
-except ImportError:  # python tools/slides.py
-    import nbtools
+from d2l_helpers import frameworks  # the one list of tabs
+from tools import nbtools
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
 
 REGISTRY = "https://registry.npmjs.org"
 # name, version, sha512 of the tarball (npm's "integrity"), members kept
@@ -283,7 +278,7 @@ def _executed(edition, lang, tab):
     if not paths:
         raise FileNotFoundError(f"no executed chapter notebooks in {Path(edition) / lang}: "
                                 f"run `make executed`, or `make slides` with --live "
-                                f"(python tools/slides.py --live) for decks without outputs")
+                                f"(python -m tools.slides --live) for decks without outputs")
     for path in paths:
         ran = nbformat.read(str(path), as_version=4).metadata.get("d2l_executed", {}).get("tab")
         if ran != tab:

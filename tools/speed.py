@@ -1,9 +1,9 @@
 """The speed figures that README.md and notebook 03 quote, from the newest
 CPU record of `make bench` (``results/bench-<date>.json``, written by
-``python tools/bench.py --json ...``).
+``python -m tools.bench --json ...``).
 
-    python tools/speed.py           # rewrite the quotes (between speed markers)
-    python tools/speed.py --check   # exit 1 if a quote differs from the record
+    python -m tools.speed           # rewrite the quotes (between speed markers)
+    python -m tools.speed --check   # exit 1 if a quote differs from the record
 
 The quotes sit between ``<!-- speed:start -->`` and ``<!-- speed:end -->`` in
 README.md and in notebook 03's two "Training" cells (one per language), so
@@ -17,12 +17,11 @@ import re
 import sys
 from pathlib import Path
 
+import nbformat
+
+from tools import markers
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import nbformat  # noqa: E402
-
-from tools.markers import markers, replace_between  # noqa: E402
 
 RESULTS = ROOT / "results"
 README = ROOT / "README.md"
@@ -40,7 +39,7 @@ def newest(results_dir=RESULTS):
         if any("precision_rows" in r for r in records):
             return path, records
     raise FileNotFoundError(f"no results/bench-<date>.json with fp32/bf16 rows in {results_dir}; "
-                            f"run `python tools/bench.py --json results/bench-<date>.json` first")
+                            f"run `python -m tools.bench --json results/bench-<date>.json` first")
 
 
 def figures(records):
@@ -88,7 +87,7 @@ def text(path, records, lang):
 
 
 def _notebook_cells(nb):
-    start, _ = markers("speed")
+    start, _ = markers.markers("speed")
     return [c for c in nb["cells"] if c["cell_type"] == "markdown" and start in c["source"]]
 
 
@@ -98,7 +97,7 @@ def _cell_lang(cell):
 
 
 def _splice(src, new):
-    start, end = markers("speed")
+    start, end = markers.markers("speed")
     head, rest = src.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{new}\n{end}{tail}"
@@ -126,7 +125,7 @@ def stale(root=ROOT):
 
 def write(root=ROOT):
     path, records = newest(Path(root) / "results")
-    replace_between(Path(root) / "README.md", "speed", text(path, records, "en"))
+    markers.replace_between(Path(root) / "README.md", "speed", text(path, records, "en"))
     nb_path = str(Path(root) / NOTEBOOK.relative_to(ROOT))
     nb = nbformat.read(nb_path, as_version=4)
     for c in _notebook_cells(nb):

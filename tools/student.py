@@ -1,8 +1,8 @@
 """`make student`: the student edition of the notebooks, one folder per language.
 
-    python tools/student.py                       # every notebook -> build/student/{zh,en}/
-    python tools/student.py --out DIR NB...       # chosen notebooks
-    python tools/student.py --check NB...         # markers and tags well formed? (exit 1 if not)
+    python -m tools.student                       # every notebook -> build/student/{zh,en}/
+    python -m tools.student --out DIR NB...       # chosen notebooks
+    python -m tools.student --check NB...         # markers and tags well formed? (exit 1 if not)
     python -m tools.student ...                   # the same, with tools/ as a package
 
 The source notebooks are the teacher's edition.  What the student edition
@@ -33,10 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-try:  # python -m tools.student, or tools/ imported as a package
-    from tools import nbtools
-except ImportError:  # python tools/student.py
-    import nbtools
+from tools import nbtools
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"

@@ -8,8 +8,8 @@ Python: 3.13 gives the PyTorch tab with current numpy; 3.11 adds the MXNet
 legacy layer where MXNet exists (Linux, Intel Mac).  `make lock` runs this
 after resolving; tests/test_environment.py fails when the files disagree.
 
-    python tools/sync_env.py            # rewrite both files
-    python tools/sync_env.py --check    # exit 1 if either is out of date
+    python -m tools.sync_env            # rewrite both files
+    python -m tools.sync_env --check    # exit 1 if either is out of date
 """
 import re
 import sys
@@ -82,7 +82,7 @@ def main(argv):
         else:
             path.write_text(text)
     if stale:
-        sys.exit(f"{', '.join(stale)} out of date: run `make lock` (or python tools/sync_env.py)")
+        sys.exit(f"{', '.join(stale)} out of date: run `make lock` (or python -m tools.sync_env)")
 
 
 if __name__ == "__main__":

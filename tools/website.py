@@ -1,9 +1,9 @@
 """`make site`: the executed edition, a small static site to read offline.
 
-    python tools/website.py --mode full                    # execute every notebook (PyTorch), ~50 min
-    python tools/website.py --mode quick --only 01 03      # CI-sized runs, pages carry a banner
-    python tools/website.py --tabs pytorch mxnet --mode class
-    python tools/website.py --from build                   # reuse `make book`'s build/<tab>/ notebooks
+    python -m tools.website --mode full                    # execute every notebook (PyTorch), ~50 min
+    python -m tools.website --mode quick --only 01 03      # CI-sized runs, pages carry a banner
+    python -m tools.website --tabs pytorch mxnet --mode class
+    python -m tools.website --from build                   # reuse `make book`'s build/<tab>/ notebooks
     python -m tools.website ...                            # the same, with tools/ as a package
 
 Writes ``build/site/``:
@@ -30,18 +30,11 @@ from pathlib import Path
 
 import nbformat
 
-try:  # python -m tools.website, or tools/ imported as a package
-    from tools import book, nbtools, slides
-except ImportError:  # python tools/website.py
-    import book
-    import nbtools
-    import slides
+from d2l_helpers import frameworks  # the one list of tabs
+from d2l_helpers.modes import SETTING as MODES  # --mode -> D2L_QUICK
+from tools import book, nbtools, slides
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from d2l_helpers import frameworks  # noqa: E402  (the one list of tabs)
-from d2l_helpers.modes import SETTING as MODES  # noqa: E402  (--mode -> D2L_QUICK)
 LANG_NAMES = {"zh": "中文", "en": "English"}
 BANNER = {  # per language, per mode other than full
     "zh": {"quick": "本页由快速模式运行生成：数字只说明代码能运行，不是结果；结果见首页的完整模式结果表。",

@@ -8,16 +8,14 @@ such figure, so the figure check can fail.  In the deck no code line may run
 off the slide.  Screenshots: build/browser-executed-zh.png and
 build/browser-executed-slides-zh.png.
 """
-import sys
 from pathlib import Path
 
 import pytest
 
+import cjk  # tests/browser/cjk.py, beside this file (pytest puts this folder on the path)
+from tools import executed, slides
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).parent))
-import cjk  # noqa: E402
-from tools import executed, slides  # noqa: E402
 
 NOTEBOOK = "03-training-and-prediction"
 PRESENT = "section.present:not(.stack)"  # the sub-slide on screen, not its column

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import cjk  # noqa: E402
+import cjk  # tests/browser/cjk.py, beside this file (pytest puts this folder on the path)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,8 +39,7 @@ def lab(tmp_path_factory):
     shutil.copytree(ROOT / "notebooks", work / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "build"))
     shutil.copytree(ROOT / "img", work / "img")
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import mirror_dir
+    from conftest import mirror_dir  # tests/conftest.py, which pytest has imported
     env = dict(os.environ, D2L_QUICK="1", D2L_TAB="pytorch", D2L_DATA_MIRROR=str(mirror_dir()),
                D2L_DATA_DIR=str(work / "cache"),
                JUPYTER_CONFIG_DIR=str(work / "config"),

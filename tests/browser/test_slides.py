@@ -6,16 +6,14 @@ equations, and in the Chinese deck the text must be drawn with a CJK font
 (tests/browser/cjk.py), which a Chromium without CJK fonts fails.  One
 screenshot per test is kept in build/ (a CI artefact).
 """
-import sys
 from pathlib import Path
 
 import pytest
 
+import cjk  # tests/browser/cjk.py, beside this file (pytest puts this folder on the path)
+from tools import slides
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(Path(__file__).parent))
-import cjk  # noqa: E402
-import slides  # noqa: E402
 
 DECK = "01-functional-dependencies.slides.html"
 
