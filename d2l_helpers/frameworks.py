@@ -25,7 +25,7 @@ class Tab:
 
 TABS = {t.name: t for t in [
     Tab("pytorch", "torch", "d2l_helpers.torch",
-        "PyTorch is missing: run `make lab` (or `python tools/setup_env.py lab`), "
+        "PyTorch is missing: run `make lab` (or `python -m tools.setup_env lab`), "
         "which installs it.", private=("d2l_helpers.cuda_graphs",)),
     Tab("mxnet", "mxnet", "d2l_helpers.mxnet",
         "MXNet is retired (the Apache project is in the attic); its last release, "

@@ -166,7 +166,7 @@ def choose_precision(device, net=None):
     On a CPU, ``auto`` picks bf16 only for a model with an ``nn.LSTM``: that
     layer runs oneDNN's bf16 kernel (about 2x fp32 on a CPU with AMX), while
     ``nn.GRU``, ``nn.RNN`` and from-scratch models run ordinary bf16 matrix
-    products plus casts, slower than fp32 (``python tools/bench_precision.py``
+    products plus casts, slower than fp32 (``python -m tools.bench_precision``
     measures both)."""
     dev = torch.device("cpu") if device is None else torch.device(device)
     if dev.type == "cuda":

@@ -552,7 +552,7 @@ def test_both_languages_have_the_same_snippets_and_placeholders():
 
 
 def test_a_placeholder_the_code_does_not_fill_is_named():
-    assert answers.words("04", "stopping", "en", patience=3, cap="1,209,600").startswith("Each run trained until 3")
+    assert answers.words("04", "stopping", "en", patience=3, cap="1,209,600").startswith("Stopping: 3 checkpoints")
     with pytest.raises(KeyError, match=r"04\.en\.md: \[stopping\] has the placeholder \{cap\}"):
         answers.words("04", "stopping", "en", patience=3)
     with pytest.raises(KeyError, match=r"no snippet \[nonsense\]"):

@@ -1088,7 +1088,7 @@ def main(argv=None):
     elif a.check:
         bad = stale(runs)
         if bad:
-            sys.exit("stale, run `python tools/answers.py`: " + ", ".join(bad))
+            sys.exit("stale, run `python -m tools.answers`: " + ", ".join(bad))
     else:
         write(runs)
 
