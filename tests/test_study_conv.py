@@ -93,6 +93,9 @@ def test_run_queue_records_every_run_and_resumes(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     from d2l_helpers import results
     monkeypatch.setenv("D2L_QUICK", "1")  # the first 10,000 characters
+    # the queue's own tab is recorded, whatever D2L_TAB says (it once recorded
+    # `python -m experiments.study --tab mxnet`'s runs as pytorch, the default tab)
+    monkeypatch.setenv("D2L_TAB", "mxnet")
     path = tmp_path / "conv.json"
     kw = dict(configs=[("lstm", 1, 8, 0.0), ("rnn", 1, 8, 0.0)],
               lr_grid={"lstm": (1.0, 2.0), "rnn": (0.5,)}, seeds=(0, 1),
