@@ -46,9 +46,9 @@ from pathlib import Path
 
 from .config import ConfigError
 from .devices import notice_once
+from .frameworks import TABS
 from .registry import Registry
 
-FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX"}
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
 _OURS_ENGINE = "D2L_HELPERS_SET_MXNET_ENGINE"  # marks MXNET_ENGINE_TYPE as set by us
 _OURS_SPIN = "D2L_HELPERS_SET_GOMP_SPINCOUNT"  # marks GOMP_SPINCOUNT as set by us
@@ -208,10 +208,10 @@ def requested():
         f"process's CPUs) or 'off' (the frameworks' own defaults), or unset it")
 
 
-def _user_env(framework):
-    """The framework's own thread variable that the user set, as 'VAR=value'."""
+def _user_env(tab):
+    """The own thread variable of tab ``tab``'s framework that the user set, as 'VAR=value'."""
     names = ["OMP_NUM_THREADS"]
-    if framework == "mxnet" and not _mxnet_env_is_ours():
+    if tab == "mxnet" and not _mxnet_env_is_ours():
         names.insert(0, "MXNET_OMP_MAX_THREADS")
     for name in names:
         if os.environ.get(name, "").strip():
@@ -250,7 +250,7 @@ class TrainingShare:
 
     def __init__(self, backend, device="cpu", registry=None):
         self.backend = backend
-        self.framework = framework = backend.tab
+        self.tab = tab = backend.tab
         self.registry = registry or Registry()
         self.name = f"{os.getpid()}-{id(self):x}"
         self.started = time.time()
@@ -261,8 +261,8 @@ class TrainingShare:
         self.usable, self.why = usable_cpus()
         # MXNet changes its count only with the naive engine (its threads are fixed at
         # import); JAX never (XLA sizes its pool once, when JAX starts)
-        self.dynamic = framework != "jax" and (framework != "mxnet" or mxnet_is_dynamic())
-        if framework == "mxnet" and self.dynamic:
+        self.dynamic = tab != "jax" and (tab != "mxnet" or mxnet_is_dynamic())
+        if tab == "mxnet" and self.dynamic:
             self.usable = min(self.usable, mxnet_ceiling())
         self.others = 0
         self.threads = self.fixed[0] if self.fixed else backend.get_threads()
@@ -271,11 +271,11 @@ class TrainingShare:
         if self.mode != "off":
             _active.append(self)
             self.rebalance()
-            notice_once(("threads", framework), self.describe())
+            notice_once(("threads", tab), self.describe())
 
     def _entry(self, now):
         expires = now + max(self.STALE_AFTER, 3 * self._longest_gap)
-        return {"pid": os.getpid(), "framework": self.framework,
+        return {"pid": os.getpid(), "tab": self.tab,
                 "started": self.started, "expires": expires, "threads": self.threads}
 
     def rebalance(self):
@@ -308,13 +308,13 @@ class TrainingShare:
 
     def describe(self):
         """One line: how many threads, and why."""
-        fw = FRAMEWORK_NAMES.get(self.framework, self.framework)
-        head = (f"d2l_helpers: {fw} computes with {self.threads} CPU "
+        title = TABS[self.tab].title if self.tab in TABS else self.tab
+        head = (f"d2l_helpers: {title} computes with {self.threads} CPU "
                 f"thread{'s' if self.threads > 1 else ''}")
         if self.fixed:
             return f"{head} ({self.fixed[1]})"
         mine = (f"{self.usable} cores usable ({self.why})")
-        if self.framework == "jax":
+        if self.tab == "jax":
             return (f"{head}, {mine}: XLA sizes its thread pool once, when JAX "
                     f"starts, and does not share the cores with other trainings")
         if not self.dynamic:
@@ -323,7 +323,7 @@ class TrainingShare:
                     f"D2L_THREADS to choose another count before import)")
         n = self.others + 1
         engine = f" (MXNet's {NAIVE}: operators run in this thread)" \
-            if self.framework == "mxnet" else ""
+            if self.tab == "mxnet" else ""
         return (f"{head}: {mine}, {n} training{'s' if n > 1 else ''} running on "
                 f"this machine, re-checked as it trains{engine} (D2L_THREADS=n fixes it)")
 

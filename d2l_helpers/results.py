@@ -61,10 +61,11 @@ def record(key, result, **extra):
 
     Written only where ``D2L_RESULTS`` names a file; raises
     :class:`ResultsError` if that cannot be done (see the module's text)."""
-    entry = _as_dict(result)
+    entry = normalised(_as_dict(result))
     entry.setdefault("mode", modes.current().name)  # a History says the mode it ran under
-    entry.update(key=key, tab=config.active_tab(),
-                 quick_mode=entry["mode"] == "quick",
+    if not entry.get("tab"):  # a History says the tab it trained under; else D2L_TAB's
+        entry["tab"] = config.active_tab()
+    entry.update(key=key, quick_mode=entry["mode"] == "quick",
                  time=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
     path = os.environ.get("D2L_RESULTS")
     if path:
@@ -165,7 +166,22 @@ def load(path):
     if not isinstance(runs, list):
         raise ResultsError(f"the results file {str(path)!r} is damaged: it holds a "
                            f"{type(runs).__name__}, not a list of runs.")
-    return runs
+    return [normalised(r) for r in runs]
+
+
+def normalised(entry):
+    """``entry`` as this version writes it.  Runs recorded before 2026-12-04
+    also named their tab ``framework`` (History's word for it then), beside
+    ``tab``; that key becomes ``tab``, which it wins over: it was the History's
+    own, where ``tab`` was D2L_TAB's when the run was recorded (always the same
+    in the committed results)."""
+    if not isinstance(entry, dict) or "framework" not in entry:
+        return entry
+    entry = dict(entry)
+    old = entry.pop("framework")
+    if old:
+        entry["tab"] = old
+    return entry
 
 
 def find(runs, key, tab=None):
