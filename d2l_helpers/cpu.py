@@ -44,10 +44,10 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError
 from .devices import notice_once
 from .frameworks import TABS
 from .registry import Registry
+from .settings import current as settings_now
 
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
 _OURS_ENGINE = "D2L_HELPERS_SET_MXNET_ENGINE"  # marks MXNET_ENGINE_TYPE as set by us
@@ -192,20 +192,10 @@ def usable_cpus():
 
 # ------------------------------------------------------------ the user's choice
 
-def requested():
-    """What ``D2L_THREADS`` asks for: 'auto', 'off' or a whole number >= 1."""
-    raw = os.environ.get("D2L_THREADS", "")
-    value = raw.strip().lower()
-    if value in ("", "auto"):
-        return "auto"
-    if value == "off":
-        return "off"
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise ConfigError(
-        f"D2L_THREADS={raw!r} is not a thread count; use a whole number >= 1 "
-        f"(e.g. D2L_THREADS=2), 'auto' (the default: a fair share of this "
-        f"process's CPUs) or 'off' (the frameworks' own defaults), or unset it")
+def requested(settings=None):
+    """What ``D2L_THREADS`` asks for: 'auto', 'off' or a whole number >= 1
+    (``settings.threads``, or the environment's now)."""
+    return settings_now(settings).threads
 
 
 def _user_env(tab):
@@ -248,13 +238,14 @@ class TrainingShare:
     CHECK_EVERY = 0.2    # seconds between two looks at the registry in check()
     # (a look reads one small file per training, about 1 ms for four: 0.5% of the time)
 
-    def __init__(self, backend, device="cpu", registry=None):
+    def __init__(self, backend, device="cpu", registry=None, settings=None):
+        settings = settings_now(settings)
         self.backend = backend
         self.tab = tab = backend.tab
-        self.registry = registry or Registry()
+        self.registry = registry or Registry(settings=settings)
         self.name = f"{os.getpid()}-{id(self):x}"
         self.started = time.time()
-        self.mode = requested()
+        self.mode = settings.threads
         if re.match(r"(cuda|gpu)", str(device)):
             self.mode = "off"  # trains on a GPU: takes no share of the CPU
         self.fixed = _fixed(backend, self.mode)
@@ -401,7 +392,7 @@ def _engine_reason():
             os.environ["MXNET_ENGINE_TYPE"]:
         return f"MXNET_ENGINE_TYPE={os.environ['MXNET_ENGINE_TYPE']} was set by the user"
     if requested() != "auto":
-        return f"D2L_THREADS={os.environ.get('D2L_THREADS')}"
+        return f"D2L_THREADS={requested()}"
     if _mxnet_cuda_build():
         return "a CUDA build of MXNet is installed"
     return "MXNet was imported before d2l_helpers"
