@@ -5,7 +5,9 @@ frozen object that is passed down (issue 24, item 2).
   a bad value is an error that names the valid ones;
 * no module of ``d2l_helpers/``, ``experiments/`` or ``tools/`` but
   ``settings.py`` reads a ``D2L_*`` variable from the environment (a walk of
-  their syntax trees).
+  their syntax trees);
+* what is passed down is used: ``train_ch8`` given settings trains and records
+  as they say, whatever the environment says.
 """
 import ast
 import dataclasses
@@ -194,3 +196,33 @@ def test_the_reader_asks_for_each_variable_once_one_per_field():
     asked = variables_read()
     assert len(asked) == len(set(asked)) == len(dataclasses.fields(Settings)) == 9
     assert all(name.startswith("D2L_") for name in asked)
+
+
+# ------------------------------------------------------------ passed down
+
+def test_train_ch8_uses_the_settings_it_is_given(monkeypatch, tmp_path, capsys):
+    """The environment says quick mode, 2 threads, no results file and fp32; the
+    settings passed say class mode, 1 thread, a file and auto: the settings win."""
+    torch = pytest.importorskip("torch")
+    from experiments import study
+    from d2l_helpers import notices, results
+    from d2l_helpers import torch as d2l
+    notices.forget()
+    monkeypatch.setenv("D2L_PRECISION", "fp32")
+    monkeypatch.setenv("D2L_QUICK", "1")
+    monkeypatch.setenv("D2L_THREADS", "2")
+    monkeypatch.delenv("D2L_RESULTS", raising=False)
+    path = tmp_path / "r.json"
+    given = dataclasses.replace(Settings.from_env(), mode=modes.CLASS, threads=1,
+                                results=str(path), trainings_dir=str(tmp_path / "t"),
+                                precision="auto")
+    vocab = d2l.Vocab(list("time traveller"))
+    corpus = torch.randint(1, len(vocab), (400,)).numpy()
+    it = d2l.make_loader(corpus, vocab, 4, 5)
+    net = study.make_model(d2l, "gru", 1, 8, len(vocab), torch.device("cpu"))
+    h = d2l.train_ch8(net, it, vocab, 1, 5, "cpu", record="test/given", settings=given)
+    assert h.mode == "class" and len(h.epoch) == 2  # 40% of 5 epochs, not quick's 5
+    out = capsys.readouterr().out
+    assert "(D2L_THREADS=1)" in out and "D2L_PRECISION=fp32" not in out
+    (run,) = results.load(path)
+    assert run["key"] == "test/given" and run["mode"] == "class"
