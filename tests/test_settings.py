@@ -129,7 +129,8 @@ def environment_reads(source):
                     (f.attr == "getenv" and isinstance(f.value, ast.Name) and f.value.id == "os"):
                 key = node.args[0]
         elif isinstance(node, ast.Compare) and len(node.ops) == 1 \
-                and isinstance(node.ops[0], (ast.In, ast.NotIn)) and _is_environ(node.comparators[0]):
+                and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
+                and _is_environ(node.comparators[0]):
             key = node.left
         if key is not None and name(key) is not None:
             out.append((node.lineno, name(key)))
@@ -223,6 +224,7 @@ def test_train_ch8_uses_the_settings_it_is_given(monkeypatch, tmp_path, capsys):
     h = d2l.train_ch8(net, it, vocab, 1, 5, "cpu", record="test/given", settings=given)
     assert h.mode == "class" and len(h.epoch) == 2  # 40% of 5 epochs, not quick's 5
     out = capsys.readouterr().out
-    assert "(D2L_THREADS=1)" in out and "D2L_PRECISION=fp32" not in out
+    assert "PyTorch computes with 1 CPU thread (D2L_THREADS=1)" in out  # frameworks.TABS title
+    assert "D2L_PRECISION=fp32" not in out
     (run,) = results.load(path)
     assert run["key"] == "test/given" and run["mode"] == "class"
