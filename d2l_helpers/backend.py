@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import cpu, data, modes, notices, results, training
+from .settings import Settings
 
 NUM_PREDS = 50         # characters train_ch8 predicts after each prefix (the book's)
 PREFIXES = ("time traveller", "traveller")   # the book's two prompts
@@ -52,7 +53,7 @@ class Backend:
     # what really differs
     prepare: Callable          # (net, train_iter, device) -> None, before training
     make_step: Callable        # (net, params, lr) -> step(X, Y, state) -> (loss, state)
-    wrap_step: Callable        # (step, X, Y, state, params, device) -> step to use
+    wrap_step: Callable        # (step, X, Y, state, params, device, settings=) -> step to use
     versions: Callable[[], dict]
     # what experiments and the CPU settings need (so that no other module imports a framework)
     seed: Callable             # (seed) -> None: seed the framework's own generator
@@ -70,7 +71,8 @@ class Backend:
     # top one with output_rms too]: one forward and backward pass of a make_model net
     # at its start (X, Y: token indices (batch_size, num_steps), from to_device)
     layer_signals: Callable
-    # (device, net) -> (precision, reason): "fp32" or "bf16" autocast, see d2l_helpers.precision
+    # (device, net, settings=) -> (precision, reason): "fp32" or "bf16" autocast, see
+    # d2l_helpers.precision
     precision: Callable = None
     # (net) -> context: no gradient, and the model in inference mode (dropout off) until
     # it ends; None: no_grad() (a framework whose dropout acts only while training)
@@ -206,17 +208,19 @@ def epoch_arrays(b, train_iter, device):
             b.stack([y for _, y in pairs], device))
 
 
-def choose_precision(b, device, net=None):
+def choose_precision(b, device, net=None, settings=None):
     """``(precision, reason)`` of the backend for ``net`` on ``device`` (fp32 if
     it has no policy)."""
     if b.precision is None:
         return "fp32", "this framework trains in fp32 only"
-    return b.precision(device, net)
+    return b.precision(device, net, settings=settings)
 
 
-def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter, dtype="fp32"):
+def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter, dtype="fp32",
+                   settings=None):
     """Build ``train_epoch() -> (loss_sum, num_tokens)`` for :func:`training.fit`:
-    the loss is summed on the device, with one host sync per epoch."""
+    the loss is summed on the device, with one host sync per epoch.  ``settings``
+    go to ``b.wrap_step`` (PyTorch's ``D2L_CUDA_GRAPH``)."""
     params = b.params(net)
     step = b.make_step(net, params, lr, dtype, device)
     runner = None  # the step to use: chosen at the first minibatch
@@ -234,7 +238,7 @@ def train_epoch_fn(b, net, train_iter, lr, device, use_random_iter, dtype="fp32"
             if state is None or use_random_iter:  # the book's state-reset rule
                 state = b.begin_state(net, X.shape[0], device)
             if runner is None:
-                runner = b.wrap_step(step, X, Y, state, params, device)
+                runner = b.wrap_step(step, X, Y, state, params, device, settings=settings)
             l, state = runner(X, Y, state)  # state: kept, without its gradient
             loss_sum = loss_sum + l * b.size(Y)
             cpu.check()  # a fair share of the cores, within 0.2 s of a change
@@ -269,18 +273,22 @@ class BookAPI:
         return self.b.to_device(a, None)
 
     def load_data_time_machine(self, batch_size, num_steps, use_random_iter=False,
-                               max_tokens=10000, mode=None):
+                               max_tokens=10000, mode=None, settings=None):
         """Return the minibatch iterator and the vocabulary of *The Time Machine*."""
-        return data.load_data_books(batch_size, num_steps, ["time_machine"],
-                                    use_random_iter, max_tokens,
-                                    to_tensor=self._to_tensor, mode=mode)
+        return self.load_data_books(batch_size, num_steps, ["time_machine"],
+                                    use_random_iter, max_tokens, mode=mode,
+                                    settings=settings)
 
     def load_data_books(self, batch_size, num_steps, books, use_random_iter=False,
-                        max_tokens=-1, valid_book="time_machine", mode=None):
-        """Train on several books; see :func:`d2l_helpers.data.load_data_books`."""
+                        max_tokens=-1, valid_book="time_machine", mode=None,
+                        settings=None):
+        """Train on several books; see :func:`d2l_helpers.data.load_data_books`.
+        ``settings`` (default: the environment's, read now) choose the mode and
+        where the books come from."""
         return data.load_data_books(batch_size, num_steps, books, use_random_iter,
                                     max_tokens, valid_book,
-                                    to_tensor=self._to_tensor, mode=mode)
+                                    to_tensor=self._to_tensor, mode=mode,
+                                    settings=settings or Settings.from_env())
 
     def make_loader(self, corpus, vocab, batch_size, num_steps,
                     use_random_iter=False, valid_corpus=None):
@@ -322,7 +330,7 @@ class BookAPI:
 
     def train_ch8(self, net, train_iter, vocab, lr, num_epochs, device,
                   use_random_iter=False, valid_every=None, label="", mode=None,
-                  early_stop=None, record=None, **fields):
+                  early_stop=None, record=None, settings=None, **fields):
         """Train ``net`` (the book's signature) and return its History.
 
         Prints the book's closing lines (perplexity, speed, two predictions) plus
@@ -335,11 +343,14 @@ class BookAPI:
         (e.g. to count the weights Gluon creates then).  ``early_stop(history)``,
         if given, is asked after every epoch and stops training when it
         returns a reason (see :func:`d2l_helpers.training.fit`).  The forward
-        pass runs in the precision of :mod:`d2l_helpers.precision`, said once."""
+        pass runs in the precision of :mod:`d2l_helpers.precision`, said once.
+        ``settings`` (a :class:`~d2l_helpers.settings.Settings`; default: the
+        ``D2L_*`` variables, read once, now) go down to every part that uses them."""
         check_record(record, fields)
+        settings = settings or Settings.from_env()
         b = self.b
         training.check_hparams(lr, num_epochs)
-        dtype, why = choose_precision(b, device, net)
+        dtype, why = choose_precision(b, device, net, settings)
         notices.once(("precision", b.tab, str(device), dtype),
                      f"d2l_helpers: training in {dtype}: {why}")
         b.prepare(net, train_iter, device)
@@ -348,7 +359,7 @@ class BookAPI:
         params = b.params(net)
         run = training.Run(
             train_epoch=train_epoch_fn(b, net, train_iter, lr, device, use_random_iter,
-                                       dtype),
+                                       dtype, settings),
             evaluate=lambda: self.evaluate_ppl(net, valid_corpus, device),
             predict=lambda prefix: self.predict_ch8(prefix, NUM_PREDS, net, vocab, device),
             snapshot=lambda: snapshot(b, params),
@@ -356,12 +367,13 @@ class BookAPI:
             valid_tokens=0 if valid_corpus is None else len(valid_corpus),
             vocab_size=len(vocab))
         history = training.fit(run, num_epochs=num_epochs, lr=lr, device=device,
-                               backend=b, mode=modes.resolve(mode),
+                               backend=b, mode=modes.resolve(mode, settings),
+                               settings=settings,
                                valid_every=valid_every, label=label,
                                versions=b.versions(), prefixes=PREFIXES,
                                precision=dtype, early_stop=early_stop)
         if record is not None:
             # a failure to record is told, and the trained History still returned
-            results.record_after_training(record, history, **{
+            results.record_after_training(record, history, settings, **{
                 k: v() if callable(v) else v for k, v in fields.items()})
         return history

@@ -1,9 +1,11 @@
 """Environment switches shared by the whole package.
 
-d2l_helpers reads nine environment variables, each in one module:
+d2l_helpers reads nine environment variables, all of them in one module,
+:mod:`d2l_helpers.settings`, into one frozen :class:`~d2l_helpers.settings.Settings`
+that the entry points pass down (the module named after each one acts on it):
 
-* ``D2L_TAB``           -- which tab the notebooks run (here; the tabs are in
-                           :mod:`d2l_helpers.frameworks`).
+* ``D2L_TAB``           -- which tab the notebooks run (:func:`active_tab`; the
+                           tabs are in :mod:`d2l_helpers.frameworks`).
 * ``D2L_QUICK``         -- the run mode: full, class or quick (:mod:`d2l_helpers.modes`).
 * ``D2L_DATA_DIR``, ``D2L_DATA_MIRROR`` -- the books' cache folder and a local
                            mirror (:mod:`d2l_helpers.corpora`).
@@ -16,34 +18,25 @@ d2l_helpers reads nine environment variables, each in one module:
 Besides, :mod:`d2l_helpers.cpu` marks what it set for MXNet itself with
 ``D2L_HELPERS_SET_*`` variables (three markers), so that a child process can
 tell its parent's settings from the user's; users do not set them.
-``tests/test_docs_errors.py`` checks this list against the code.
+``tests/test_docs_errors.py`` checks this list against the code, and
+``tests/test_settings.py`` that no module but ``settings`` reads a setting.
 
 Every value is validated: a typo is an error that names the valid values,
 never a silent guess.
 """
-import os
-
 from . import frameworks, modes
 from .errors import ConfigError  # noqa: F401  (re-exported: config.ConfigError)
+from .settings import check_tab  # noqa: F401  (re-exported: config.check_tab)
+from .settings import current as settings_now
 
 TABS = frameworks.NAMES
 DEFAULT_TAB = frameworks.DEFAULT
 
 
-def check_tab(name, source="tab"):
-    """Return ``name`` normalised, or raise ConfigError listing valid tabs."""
-    tab = str(name).strip().lower()
-    if tab not in TABS:
-        raise ConfigError(
-            f"unknown {source} {name!r}; valid tabs are: {', '.join(TABS)} "
-            f"(cells may also be marked '#@tab all')")
-    return tab
-
-
-def active_tab():
-    """The tab selected by ``D2L_TAB`` (default ``pytorch``)."""
-    return check_tab(os.environ.get("D2L_TAB", DEFAULT_TAB) or DEFAULT_TAB,
-                     source="D2L_TAB value")
+def active_tab(settings=None):
+    """The tab selected by ``D2L_TAB`` (default ``pytorch``): ``settings.tab``,
+    or the environment's now when no settings are given."""
+    return settings_now(settings).tab
 
 
 def quick_mode():

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pooch
 
+from .settings import current as settings_now
+
 __all__ = ["CORPORA", "WELLS", "Corpus", "DataError", "data_dir", "fetch",
            "read_text", "strip_gutenberg"]
 
@@ -102,11 +104,12 @@ WELLS = ["time_machine", "war_of_the_worlds", "invisible_man",
 # Fetching
 # --------------------------------------------------------------------------
 
-def data_dir():
-    """The cache folder: ``D2L_DATA_DIR`` or the user's cache directory."""
-    env = os.environ.get("D2L_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
+def data_dir(settings=None):
+    """The cache folder: ``D2L_DATA_DIR`` (``settings.data_dir``) or the user's
+    cache directory."""
+    folder = settings_now(settings).data_dir
+    if folder:
+        return Path(folder).expanduser()
     return Path(pooch.os_cache("d2l_helpers"))
 
 
@@ -182,14 +185,15 @@ def _from_mirror(c, mirror):
     return path
 
 
-def fetch(name, progressbar=True):
-    """Return the local path of corpus ``name``, fetching it if needed."""
+def fetch(name, progressbar=True, settings=None):
+    """Return the local path of corpus ``name``, fetching it if needed (from
+    ``D2L_DATA_MIRROR`` if set, into ``D2L_DATA_DIR``: ``settings``' fields)."""
     c = _corpus(name)
-    mirror = os.environ.get("D2L_DATA_MIRROR")
-    if mirror:
-        return _from_mirror(c, mirror)
+    settings = settings_now(settings)
+    if settings.data_mirror:
+        return _from_mirror(c, settings.data_mirror)
 
-    folder = data_dir()
+    folder = data_dir(settings)
     path = folder / c.filename
     # The registry's file names are fixed, but check anyway that nothing can
     # be written outside the cache folder.
@@ -273,9 +277,9 @@ def strip_gutenberg(text):
     return text
 
 
-def read_text(name):
+def read_text(name, settings=None):
     """The raw text of corpus ``name`` (Gutenberg header/footer removed)."""
     c = _corpus(name)
-    raw = fetch(name).read_bytes().decode("utf-8-sig")
+    raw = fetch(name, settings=settings).read_bytes().decode("utf-8-sig")
     raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     return strip_gutenberg(raw) if c.gutenberg else raw

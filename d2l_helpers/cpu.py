@@ -44,11 +44,11 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError
 from .devices import notice_once
+from .frameworks import TABS
 from .registry import Registry
+from .settings import current as settings_now
 
-FRAMEWORK_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX"}
 _OURS = "D2L_HELPERS_SET_MXNET_THREADS"  # marks MXNET_OMP_MAX_THREADS as set by us
 _OURS_ENGINE = "D2L_HELPERS_SET_MXNET_ENGINE"  # marks MXNET_ENGINE_TYPE as set by us
 _OURS_SPIN = "D2L_HELPERS_SET_GOMP_SPINCOUNT"  # marks GOMP_SPINCOUNT as set by us
@@ -192,26 +192,16 @@ def usable_cpus():
 
 # ------------------------------------------------------------ the user's choice
 
-def requested():
-    """What ``D2L_THREADS`` asks for: 'auto', 'off' or a whole number >= 1."""
-    raw = os.environ.get("D2L_THREADS", "")
-    value = raw.strip().lower()
-    if value in ("", "auto"):
-        return "auto"
-    if value == "off":
-        return "off"
-    if value.isdigit() and int(value) >= 1:
-        return int(value)
-    raise ConfigError(
-        f"D2L_THREADS={raw!r} is not a thread count; use a whole number >= 1 "
-        f"(e.g. D2L_THREADS=2), 'auto' (the default: a fair share of this "
-        f"process's CPUs) or 'off' (the frameworks' own defaults), or unset it")
+def requested(settings=None):
+    """What ``D2L_THREADS`` asks for: 'auto', 'off' or a whole number >= 1
+    (``settings.threads``, or the environment's now)."""
+    return settings_now(settings).threads
 
 
-def _user_env(framework):
-    """The framework's own thread variable that the user set, as 'VAR=value'."""
+def _user_env(tab):
+    """The own thread variable of tab ``tab``'s framework that the user set, as 'VAR=value'."""
     names = ["OMP_NUM_THREADS"]
-    if framework == "mxnet" and not _mxnet_env_is_ours():
+    if tab == "mxnet" and not _mxnet_env_is_ours():
         names.insert(0, "MXNET_OMP_MAX_THREADS")
     for name in names:
         if os.environ.get(name, "").strip():
@@ -248,21 +238,22 @@ class TrainingShare:
     CHECK_EVERY = 0.2    # seconds between two looks at the registry in check()
     # (a look reads one small file per training, about 1 ms for four: 0.5% of the time)
 
-    def __init__(self, backend, device="cpu", registry=None):
+    def __init__(self, backend, device="cpu", registry=None, settings=None):
+        settings = settings_now(settings)
         self.backend = backend
-        self.framework = framework = backend.tab
-        self.registry = registry or Registry()
+        self.tab = tab = backend.tab
+        self.registry = registry or Registry(settings=settings)
         self.name = f"{os.getpid()}-{id(self):x}"
         self.started = time.time()
-        self.mode = requested()
+        self.mode = settings.threads
         if re.match(r"(cuda|gpu)", str(device)):
             self.mode = "off"  # trains on a GPU: takes no share of the CPU
         self.fixed = _fixed(backend, self.mode)
         self.usable, self.why = usable_cpus()
         # MXNet changes its count only with the naive engine (its threads are fixed at
         # import); JAX never (XLA sizes its pool once, when JAX starts)
-        self.dynamic = framework != "jax" and (framework != "mxnet" or mxnet_is_dynamic())
-        if framework == "mxnet" and self.dynamic:
+        self.dynamic = tab != "jax" and (tab != "mxnet" or mxnet_is_dynamic())
+        if tab == "mxnet" and self.dynamic:
             self.usable = min(self.usable, mxnet_ceiling())
         self.others = 0
         self.threads = self.fixed[0] if self.fixed else backend.get_threads()
@@ -271,11 +262,11 @@ class TrainingShare:
         if self.mode != "off":
             _active.append(self)
             self.rebalance()
-            notice_once(("threads", framework), self.describe())
+            notice_once(("threads", tab), self.describe())
 
     def _entry(self, now):
         expires = now + max(self.STALE_AFTER, 3 * self._longest_gap)
-        return {"pid": os.getpid(), "framework": self.framework,
+        return {"pid": os.getpid(), "tab": self.tab,
                 "started": self.started, "expires": expires, "threads": self.threads}
 
     def rebalance(self):
@@ -308,13 +299,13 @@ class TrainingShare:
 
     def describe(self):
         """One line: how many threads, and why."""
-        fw = FRAMEWORK_NAMES.get(self.framework, self.framework)
-        head = (f"d2l_helpers: {fw} computes with {self.threads} CPU "
+        title = TABS[self.tab].title if self.tab in TABS else self.tab
+        head = (f"d2l_helpers: {title} computes with {self.threads} CPU "
                 f"thread{'s' if self.threads > 1 else ''}")
         if self.fixed:
             return f"{head} ({self.fixed[1]})"
         mine = (f"{self.usable} cores usable ({self.why})")
-        if self.framework == "jax":
+        if self.tab == "jax":
             return (f"{head}, {mine}: XLA sizes its thread pool once, when JAX "
                     f"starts, and does not share the cores with other trainings")
         if not self.dynamic:
@@ -323,7 +314,7 @@ class TrainingShare:
                     f"D2L_THREADS to choose another count before import)")
         n = self.others + 1
         engine = f" (MXNet's {NAIVE}: operators run in this thread)" \
-            if self.framework == "mxnet" else ""
+            if self.tab == "mxnet" else ""
         return (f"{head}: {mine}, {n} training{'s' if n > 1 else ''} running on "
                 f"this machine, re-checked as it trains{engine} (D2L_THREADS=n fixes it)")
 
@@ -401,7 +392,7 @@ def _engine_reason():
             os.environ["MXNET_ENGINE_TYPE"]:
         return f"MXNET_ENGINE_TYPE={os.environ['MXNET_ENGINE_TYPE']} was set by the user"
     if requested() != "auto":
-        return f"D2L_THREADS={os.environ.get('D2L_THREADS')}"
+        return f"D2L_THREADS={requested()}"
     if _mxnet_cuda_build():
         return "a CUDA build of MXNet is installed"
     return "MXNet was imported before d2l_helpers"

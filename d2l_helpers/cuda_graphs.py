@@ -24,28 +24,22 @@ exists, the default stays one graph per step.
 ``capture`` is a parameter so that the tests can check everything around the
 capture on a CPU, with a stand-in that re-runs the step instead of replaying.
 """
-import os
-
 import torch
 
 from . import backend, notices
-from .errors import ConfigError
+from .settings import CUDA_GRAPH_VALUES, current as settings_now
 
 GRAPH_WARMUPS = 3            # eager runs on a side stream before capturing
 CHECK_RTOL, CHECK_ATOL = 1e-4, 1e-6  # replay vs eager step on the first minibatch
 EPOCH_GRAPH_MAX_BATCHES = 64  # minibatches in one graph (D2L_CUDA_GRAPH=epoch)
 EPOCH_GRAPH_MAX_SIZES = 4     # graphs of different lengths kept (epochs vary by one)
-MODES = {"0": "off", "1": "step", "epoch": "epoch"}
+MODES = CUDA_GRAPH_VALUES  # D2L_CUDA_GRAPH value -> what it does
 
 
-def graph_mode():
-    """``D2L_CUDA_GRAPH``: ``"step"`` (default, ``1``), ``"epoch"`` or ``"off"`` (``0``)."""
-    value = os.environ.get("D2L_CUDA_GRAPH", "1").strip().lower() or "1"
-    if value not in MODES:
-        raise ConfigError(f"D2L_CUDA_GRAPH={os.environ['D2L_CUDA_GRAPH']!r} is not one of "
-                          f"1 (one graph per training step, the default), epoch (one "
-                          f"graph of many minibatches) or 0 (no CUDA graphs)")
-    return MODES[value]
+def graph_mode(settings=None):
+    """``D2L_CUDA_GRAPH``: ``"step"`` (default, ``1``), ``"epoch"`` or ``"off"`` (``0``):
+    ``settings.cuda_graph``, or the environment's now."""
+    return settings_now(settings).cuda_graph
 
 
 def _clone(state):
@@ -142,15 +136,17 @@ def _fallback_notice(key, what, e, instead):
                  f"({type(e).__name__}: {str(e).splitlines()[0][:120]}); {instead}")
 
 
-def graph_or_eager(step, X, Y, state, params, device, b, capture=cuda_capture):
+def graph_or_eager(step, X, Y, state, params, device, b, capture=cuda_capture,
+                   settings=None):
     """The captured step if it can be built and gives the eager step's
     result on a first minibatch; otherwise ``step`` itself, with a notice.
     ``b``: PyTorch's Backend (its ``copy``/``assign`` put the weights back).
     With ``D2L_CUDA_GRAPH=epoch`` the captured step is wrapped in an
-    :class:`EpochGraphs`, whose ``run_epoch`` trains many minibatches per replay."""
+    :class:`EpochGraphs`, whose ``run_epoch`` trains many minibatches per replay.
+    ``settings``: whose ``cuda_graph`` (default: the environment's)."""
     if torch.device(device).type != "cuda" and capture is cuda_capture:
         return step  # CUDA graphs exist only on CUDA devices
-    mode = graph_mode()
+    mode = graph_mode(settings)
     if mode == "off":
         return step
 

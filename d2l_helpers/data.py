@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from . import modes, notices
+from .settings import current as settings_now
 from .corpora import CORPORA, WELLS, DataError, data_dir, fetch, read_text  # noqa: F401
 
 __all__ = [
@@ -33,9 +34,9 @@ __all__ = [
 _NON_LETTERS = re.compile("[^A-Za-z]+")
 
 
-def read_lines(name="time_machine"):
+def read_lines(name="time_machine", settings=None):
     """The book's preprocessing: letters only, lower case, one entry per line."""
-    lines = read_text(name).split("\n")
+    lines = read_text(name, settings).split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # like readlines(): a final newline ends the last line
     return [_NON_LETTERS.sub(" ", line).strip().lower() for line in lines]
@@ -116,9 +117,9 @@ def count_corpus(tokens):
     return collections.Counter(tokens)
 
 
-def char_text(name):
+def char_text(name, settings=None):
     """The book's character stream: preprocessed lines joined with no separator."""
-    return "".join(read_lines(name))
+    return "".join(read_lines(name, settings))
 
 
 # --------------------------------------------------------------------------
@@ -250,7 +251,7 @@ def heldout_split(text, fraction=VALID_FRACTION):
 
 
 def load_books(books, max_tokens=-1, valid_book="time_machine",
-               valid_fraction=VALID_FRACTION, mode=None):
+               valid_fraction=VALID_FRACTION, mode=None, settings=None):
     """Training tokens from several books, each with its own held-out tail.
 
     Every book is preprocessed as in the book and split: its last
@@ -258,23 +259,26 @@ def load_books(books, max_tokens=-1, valid_book="time_machine",
     are joined in the given order and ``max_tokens`` cuts the result.  The
     tail of ``valid_book`` is *the* validation text, the same stretch whichever
     books are trained on, so runs are comparable.  ``mode`` (default: the
-    environment's) may cap both.
+    mode of ``settings``, by default the environment's) may cap both;
+    ``settings`` also say where the books come from (``D2L_DATA_MIRROR``,
+    ``D2L_DATA_DIR``).
 
     Returns ``(train tokens, vocab, held-out tokens of valid_book,
     {book: held-out tokens} for every book named)``."""
-    mode = modes.resolve(mode)
+    settings = settings_now(settings)
+    mode = modes.resolve(mode, settings)
     if isinstance(books, str):
         books = [books]
     if not books:
         raise ValueError("books is empty; name at least one corpus, e.g. "
                          "['time_machine']")
     names = list(dict.fromkeys(list(books) + [valid_book]))
-    splits = {name: heldout_split(char_text(name), valid_fraction)
+    splits = {name: heldout_split(char_text(name, settings), valid_fraction)
               for name in names}
     train_text = "".join(splits[name][0] for name in books)
     # One vocabulary for every mix of books: the book's, from The Time Machine
     # (after preprocessing every book uses the same 26 letters and space).
-    vocab = Vocab(char_text("time_machine"))
+    vocab = Vocab(char_text("time_machine", settings))
     train = vocab.encode_text(train_text)
     tails = {name: mode.valid_tokens(vocab.encode_text(tail))
              for name, (_, tail) in splits.items()}
@@ -310,14 +314,14 @@ def load_corpus_time_machine(max_tokens=-1):
 
 def load_data_books(batch_size, num_steps, books, use_random_iter=False,
                     max_tokens=-1, valid_book="time_machine", to_tensor=None,
-                    mode=None):
+                    mode=None, settings=None):
     """Like ``load_data_time_machine``, but trains on several books.
 
     The last 10% of every book is held out; ``train_iter.valid_corpus`` is the
     tail of ``valid_book`` and ``train_iter.valid_corpora`` maps each book to
     its own tail (for per-book perplexity with ``evaluate_ppl``)."""
     corpus, vocab, valid, tails = load_books(books, max_tokens, valid_book,
-                                             mode=mode)
+                                             mode=mode, settings=settings)
     loader = SeqDataLoader(corpus, vocab, batch_size, num_steps,
                            use_random_iter, valid, to_tensor)
     loader.valid_corpora = tails

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Tab:
     name: str          # the tab's name in '#@tab NAME', D2L_TAB and %tab
+    title: str         # how prose and messages write it: PyTorch, MXNet, JAX
     package: str       # the framework's import name
     helpers: str       # our module with the book's API for it
     install_hint: str  # why it may be missing, and how to get it
@@ -24,16 +25,16 @@ class Tab:
 
 
 TABS = {t.name: t for t in [
-    Tab("pytorch", "torch", "d2l_helpers.torch",
+    Tab("pytorch", "PyTorch", "torch", "d2l_helpers.torch",
         "PyTorch is missing: run `make lab` (or `python -m tools.setup_env lab`), "
         "which installs it.", private=("d2l_helpers.cuda_graphs",)),
-    Tab("mxnet", "mxnet", "d2l_helpers.mxnet",
+    Tab("mxnet", "MXNet", "mxnet", "d2l_helpers.mxnet",
         "MXNet is retired (the Apache project is in the attic); its last release, "
         "1.9.1, needs numpy < 1.24 and so installs only with Python 3.11 on Linux "
         "(x86-64 or aarch64) or on an Intel Mac. To get the MXNet tab, build the "
         "environment with Python 3.11: `make lab PYTHON=python3.11` (Windows has "
         "no MXNet)."),
-    Tab("jax", "jax", "d2l_helpers.jax",
+    Tab("jax", "JAX", "jax", "d2l_helpers.jax",
         "JAX (with flax and optax) is an optional layer of the environment for "
         "Python >= 3.12 (jax >= 0.11 needs it) on Linux, macOS (Apple silicon) "
         "and Windows. To get the JAX tab, build the environment with Python 3.12 "

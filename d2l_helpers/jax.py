@@ -416,7 +416,7 @@ BACKEND = backend.Backend(
     assign=_assign,
     prepare=lambda net, train_iter, device: None,
     make_step=_train_step,
-    wrap_step=lambda step, X, Y, state, params, device: step,
+    wrap_step=lambda step, X, Y, state, params, device, settings=None: step,
     versions=_versions,
     seed=seed,
     num_params=num_params,

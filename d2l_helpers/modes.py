@@ -1,6 +1,7 @@
 """Run modes: how much of the book's work a run does, as one policy.
 
-``D2L_QUICK`` chooses the mode; this module is the only one that reads it.
+``D2L_QUICK`` chooses the mode (read by :mod:`d2l_helpers.settings`, with the
+others); this module says what each value means.
 
 ========  ==============  ===========================================================
 mode      ``D2L_QUICK``   what it keeps
@@ -18,13 +19,13 @@ quick     ``1``           at most 10 epochs, the first 10,000 characters of
 ========  ==============  ===========================================================
 
 The mode is resolved once per public call (``train_ch8``, the loaders) with
-:func:`resolve` and passed down as a :class:`Mode`; the :class:`History` of a
+:func:`resolve` and passed down as a :class:`Mode` (the ``mode`` of a
+:class:`~d2l_helpers.settings.Settings`); the :class:`History` of a
 run records its name.  Every cap prints a one-line banner, once.
 
 Notebooks whose experiment is several runs (seeds, corpora, depths) ask the
 mode for their :class:`Budget` by name: ``modes.current().budget("ex3")``.
 """
-import os
 from dataclasses import dataclass, replace
 
 from . import notices
@@ -185,29 +186,25 @@ QUICK = Mode("quick", max_epochs=10, max_train_tokens=10_000,
 MODES = {m.name: m for m in (FULL, CLASS, QUICK)}
 SETTING = {"full": "0", "class": "class", "quick": "1"}  # mode -> D2L_QUICK value
 
-_VALUES = {"": FULL, "0": FULL, "false": FULL, "no": FULL, "off": FULL, "full": FULL,
-           "1": QUICK, "true": QUICK, "yes": QUICK, "on": QUICK, "quick": QUICK,
-           "class": CLASS}
+VALUES = {"": FULL, "0": FULL, "false": FULL, "no": FULL, "off": FULL, "full": FULL,
+          "1": QUICK, "true": QUICK, "yes": QUICK, "on": QUICK, "quick": QUICK,
+          "class": CLASS}  # D2L_QUICK value -> mode
 
 
-def current():
-    """The mode ``D2L_QUICK`` selects now (``full`` when unset)."""
-    raw = os.environ.get(ENV, "")
-    mode = _VALUES.get(raw.strip().lower())
+def current(settings=None):
+    """The mode ``D2L_QUICK`` selects (``full`` when unset): ``settings.mode``,
+    or the environment's now when no settings are given."""
+    from .settings import current as settings_now  # settings imports this module
+    return settings_now(settings).mode
+
+
+def resolve(mode=None, settings=None):
+    """``mode`` as a :class:`Mode`: a Mode, a mode name, or None (the mode of
+    ``settings``, by default of the environment's)."""
     if mode is None:
-        raise ModeError(
-            f"{ENV}={raw!r} names no run mode; use {ENV}=1 for quick mode, "
-            f"{ENV}=class for class mode, or {ENV}=0 (or unset it) for full runs")
-    return mode
-
-
-def resolve(mode=None):
-    """``mode`` as a :class:`Mode`: a Mode, a mode name, or None (the environment)."""
-    if mode is None:
-        return current()
+        return current(settings)
     if isinstance(mode, Mode):
         return mode
     if mode in MODES:
         return MODES[mode]
     raise ModeError(f"unknown mode {mode!r}; modes are: {', '.join(MODES)}")
-

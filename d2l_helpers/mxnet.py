@@ -299,7 +299,7 @@ BACKEND = backend.Backend(
     assign=_assign,
     prepare=_prepare,
     make_step=_train_step,
-    wrap_step=lambda step, *args: step,  # no graph capture for MXNet
+    wrap_step=lambda step, *args, **kwargs: step,  # no graph capture for MXNet
     versions=lambda: {"mxnet": mx.__version__, "threads": CPU_THREADS},
     seed=mx.random.seed,
     num_params=_num_params,
@@ -309,7 +309,8 @@ BACKEND = backend.Backend(
     make_model=make_model,
     layer_signals=layer_signals,
     # fp32 only: MXNet's AMP (bf16 through oneDNN) is not wired in or measured yet.
-    precision=lambda device, net=None: _precision.choose(False, "MXNet", supported=False),
+    precision=lambda device, net=None, settings=None: _precision.choose(
+        False, "MXNet", supported=False, settings=settings),
 )
 CPU_THREADS = cpu.configure(BACKEND)  # the naive engine: this thread's share of the cores
 

@@ -17,34 +17,25 @@ framework module answers whether bf16 is native (:func:`choose` takes the
 answer) and applies the choice; MXNet's ``train_ch8`` always trains in fp32
 (its AMP has no bf16 path for these recurrent layers on the CPU).
 """
-import os
-
-from .errors import ConfigError
+from .settings import PRECISIONS as CHOICES, PrecisionError  # noqa: F401  (re-exported)
+from .settings import current as settings_now
 
 ENV = "D2L_PRECISION"
-CHOICES = ("auto", "fp32", "bf16")
 
 
-class PrecisionError(ConfigError):
-    """``D2L_PRECISION`` holds a value that names no precision."""
+def requested(settings=None):
+    """What ``D2L_PRECISION`` asks for (``auto`` when unset): ``settings.precision``,
+    or the environment's now."""
+    return settings_now(settings).precision
 
 
-def requested():
-    """What ``D2L_PRECISION`` asks for (``auto`` when unset)."""
-    value = os.environ.get(ENV, "").strip().lower() or "auto"
-    if value not in CHOICES:
-        raise PrecisionError(f"{ENV}={os.environ[ENV]!r} names no precision; use one "
-                             f"of {', '.join(CHOICES)} (or unset it for auto)")
-    return value
-
-
-def choose(native, where, supported=True, why_not="has no native bf16"):
+def choose(native, where, supported=True, why_not="has no native bf16", settings=None):
     """``(precision, reason)`` for a device where bf16 is ``native`` (fast) or not.
 
     ``where`` names the device in the reason ("this CPU", "cuda:0"), and
     ``why_not`` says why bf16 would not be fast there;
     ``supported=False`` means this framework cannot train in bf16 at all."""
-    want = requested()
+    want = requested(settings)
     if not supported:
         return "fp32", f"this framework trains in fp32 only ({ENV}={want} ignored)"
     if want == "fp32":

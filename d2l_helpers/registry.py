@@ -18,12 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from .settings import current as settings_now
 
-def registry_dir():
-    """The per-user folder of running trainings (``D2L_TRAININGS_DIR`` overrides)."""
-    env = os.environ.get("D2L_TRAININGS_DIR")
-    if env:
-        return Path(env)
+
+def registry_dir(settings=None):
+    """The per-user folder of running trainings (``D2L_TRAININGS_DIR``,
+    ``settings.trainings_dir``, overrides it)."""
+    directory = settings_now(settings).trainings_dir
+    if directory:
+        return Path(directory)
     try:
         user = re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())
     except Exception:  # no user name (some containers): the uid will do
@@ -59,8 +62,8 @@ def pid_alive(pid):
 class Registry:
     """Running trainings on this machine, one small JSON file each."""
 
-    def __init__(self, directory=None):
-        self.dir = Path(directory) if directory else registry_dir()
+    def __init__(self, directory=None, settings=None):
+        self.dir = Path(directory) if directory else registry_dir(settings)
 
     def write(self, name, entry):
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import filelock
 
-from . import config, modes
+from .settings import current as settings_now
 from .devices import describe_device  # noqa: F401  (re-exported for notebooks)
 
 
@@ -56,31 +56,33 @@ class ResultsError(RuntimeError):
     what to do, and where the entry went."""
 
 
-def record(key, result, **extra):
+def record(key, result, settings=None, **extra):
     """Store ``result`` (a History or a dict) under ``key``; returns the entry.
 
-    Written only where ``D2L_RESULTS`` names a file; raises
-    :class:`ResultsError` if that cannot be done (see the module's text)."""
-    entry = _as_dict(result)
-    entry.setdefault("mode", modes.current().name)  # a History says the mode it ran under
-    entry.update(key=key, tab=config.active_tab(),
-                 quick_mode=entry["mode"] == "quick",
+    Written only where ``D2L_RESULTS`` (``settings.results``) names a file;
+    raises :class:`ResultsError` if that cannot be done (see the module's text)."""
+    settings = settings_now(settings)
+    entry = normalised(_as_dict(result))
+    entry.setdefault("mode", settings.mode.name)  # a History says the mode it ran under
+    if not entry.get("tab"):  # a History says the tab it trained under; else D2L_TAB's
+        entry["tab"] = settings.tab
+    entry.update(key=key, quick_mode=entry["mode"] == "quick",
                  time=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
-    path = os.environ.get("D2L_RESULTS")
-    if path:
-        _store(Path(path), entry)
+    if settings.results:
+        _store(Path(settings.results), entry)
     return entry
 
 
-def record_after_training(key, history, **extra):
+def record_after_training(key, history, settings=None, **extra):
     """:func:`record`, for a History that has just been trained: if recording
     fails, print why (and what to do) and return None instead of raising, so
     that the caller still gets the trained History and model."""
+    settings = settings_now(settings)
     try:
-        return record(key, history, **extra)
+        return record(key, history, settings=settings, **extra)
     except Exception as e:  # noqa: BLE001 - whatever went wrong, keep the History
         print(f"d2l_helpers: the run {key!r} was trained, but it was not recorded "
-              f"in D2L_RESULTS={os.environ.get('D2L_RESULTS')!r}: {e}\n"
+              f"in D2L_RESULTS={settings.results!r}: {e}\n"
               f"The History and the model are returned as usual; once this is "
               f"fixed, d2l_helpers.results.record({key!r}, history) records it.",
               file=sys.stderr, flush=True)
@@ -165,7 +167,22 @@ def load(path):
     if not isinstance(runs, list):
         raise ResultsError(f"the results file {str(path)!r} is damaged: it holds a "
                            f"{type(runs).__name__}, not a list of runs.")
-    return runs
+    return [normalised(r) for r in runs]
+
+
+def normalised(entry):
+    """``entry`` as this version writes it.  Runs recorded before 2026-12-04
+    also named their tab ``framework`` (History's word for it then), beside
+    ``tab``; that key becomes ``tab``, which it wins over: it was the History's
+    own, where ``tab`` was D2L_TAB's when the run was recorded (always the same
+    in the committed results)."""
+    if not isinstance(entry, dict) or "framework" not in entry:
+        return entry
+    entry = dict(entry)
+    old = entry.pop("framework")
+    if old:
+        entry["tab"] = old
+    return entry
 
 
 def find(runs, key, tab=None):

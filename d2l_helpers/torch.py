@@ -159,7 +159,7 @@ def _has_lstm(net):
     return isinstance(net, nn.Module) and any(isinstance(m, nn.LSTM) for m in net.modules())
 
 
-def choose_precision(device, net=None):
+def choose_precision(device, net=None, settings=None):
     """``(precision, reason)`` for training ``net`` on ``device``: see
     :mod:`d2l_helpers.precision` (``D2L_PRECISION``).
 
@@ -167,18 +167,18 @@ def choose_precision(device, net=None):
     layer runs oneDNN's bf16 kernel (about 2x fp32 on a CPU with AMX), while
     ``nn.GRU``, ``nn.RNN`` and from-scratch models run ordinary bf16 matrix
     products plus casts, slower than fp32 (``python -m tools.bench_precision``
-    measures both)."""
+    measures both).  ``settings``: whose ``precision`` (default: the environment's)."""
     dev = torch.device("cpu") if device is None else torch.device(device)
     if dev.type == "cuda":
-        return precision.choose(torch.cuda.is_bf16_supported(), str(dev))
+        return precision.choose(torch.cuda.is_bf16_supported(), str(dev), settings=settings)
     if dev.type != "cpu":
-        return precision.choose(False, str(dev))
+        return precision.choose(False, str(dev), settings=settings)
     native = _cpu_bf16_native()
     if native and net is not None and not _has_lstm(net):
         return precision.choose(False, "this CPU", why_not="computes bf16 natively, "
                                 "but only PyTorch's LSTM layer has a bf16 kernel that is "
-                                "faster than fp32 here")
-    return precision.choose(native, "this CPU")
+                                "faster than fp32 here", settings=settings)
+    return precision.choose(native, "this CPU", settings=settings)
 
 
 def _autocast(device, dtype):
@@ -267,9 +267,10 @@ def layer_signals(net, X, Y, state):
     return signals
 
 
-def _wrap_step(step, X, Y, state, params, device):
+def _wrap_step(step, X, Y, state, params, device, settings=None):
     """On a CUDA device, the step captured as a CUDA graph (see cuda_graphs)."""
-    return cuda_graphs.graph_or_eager(step, X, Y, state, params, device, BACKEND)
+    return cuda_graphs.graph_or_eager(step, X, Y, state, params, device, BACKEND,
+                                      settings=settings)
 
 
 def _set_threads(n):

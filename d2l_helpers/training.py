@@ -43,7 +43,7 @@ class History:
     wall_time: list = field(default_factory=list)   # seconds since start
     tokens_seen: list = field(default_factory=list)  # cumulative
     device: str = ""
-    framework: str = ""    # the tab's name: pytorch or mxnet
+    tab: str = ""          # the tab it trained under: pytorch, mxnet or jax
     label: str = ""
     lr: float = float("nan")
     mode: str = "full"
@@ -85,7 +85,7 @@ class History:
 
     def summary(self):
         """A flat dict for result tables and ``results.json``."""
-        return {"label": self.label, "framework": self.framework,
+        return {"label": self.label, "tab": self.tab,
                 "device": self.device, "epochs": len(self.epoch),
                 "lr": self.lr,
                 "final_train_ppl": self.final_train_ppl,
@@ -241,7 +241,8 @@ def _closing_lines(h, device):
 
 
 def fit(run, *, num_epochs, lr, device, backend, mode=modes.FULL, valid_every=None,
-        label="", versions=None, prefixes=(), precision="fp32", early_stop=None):
+        label="", versions=None, prefixes=(), precision="fp32", early_stop=None,
+        settings=None):
     """Run the epochs of ``run`` (a :class:`Run`) and return a :class:`History`.
 
     ``early_stop(history)`` (optional) is called after every recorded epoch;
@@ -252,14 +253,15 @@ def fit(run, *, num_epochs, lr, device, backend, mode=modes.FULL, valid_every=No
     :func:`default_valid_every` for the others.  The caller has checked
     ``lr`` and ``num_epochs`` (:func:`check_hparams`).  ``backend`` is the
     framework's :class:`~d2l_helpers.backend.Backend`: its tab names the History,
-    and its threads take this training's share of the CPU (:mod:`d2l_helpers.cpu`)."""
+    and its threads take this training's share of the CPU (:mod:`d2l_helpers.cpu`,
+    as ``settings`` say: ``D2L_THREADS``, ``D2L_TRAININGS_DIR``)."""
     num_epochs, tab = mode.epochs(num_epochs), backend.tab
-    h = History(device=describe_device(device), framework=tab, label=label,
+    h = History(device=describe_device(device), tab=tab, label=label,
                 lr=lr, mode=mode.name, vocab_size=run.vocab_size, precision=precision,
                 versions=dict(versions or {}, python=platform.python_version()))
     live = plot.LivePlot(title=label or None, only_at_end=not mode.live_plot)
     bar = _progress(num_epochs, label or f"train ({tab})")
-    share = cpu.TrainingShare(backend, device)  # registers this training; says its threads
+    share = cpu.TrainingShare(backend, device, settings=settings)  # registers it; says its threads
     try:
         _epochs(run, h, num_epochs, lr, valid_every, bar, live, share, early_stop)
     finally:

@@ -36,6 +36,7 @@ import numpy as np
 from scipy import stats as sps
 
 from d2l_helpers import backend, config, frameworks, modes
+from d2l_helpers.settings import Settings
 
 CELLS = backend.CELLS  # ("rnn", "gru", "lstm")
 DEPTHS = (1, 2, 3, 4)
@@ -186,11 +187,11 @@ def seed_everything(d2l, seed):
 
 # ---------------------------------------------------------------- one run
 
-def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
+def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS, settings=None):
     """The whole training text of *The Time Machine* (first 90%), and its
     held-out tail split into validation and test."""
     loader, vocab = d2l.load_data_time_machine(batch_size, num_steps,
-                                               max_tokens=-1)
+                                               max_tokens=-1, settings=settings)
     valid, test = split_heldout(loader.valid_corpus)
     return dict(corpus=loader.corpus, vocab=vocab, valid=valid, test=test)
 
@@ -198,7 +199,7 @@ def load_data(d2l, batch_size=BATCH_SIZE, num_steps=NUM_STEPS):
 def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
             checkpoints, batches_per_checkpoint, lr=LR, device=None,
             batch_size=BATCH_SIZE, num_steps=NUM_STEPS, extra_eval=None,
-            evaluate=None, record=None, early_stop=None, **fields):
+            evaluate=None, record=None, early_stop=None, settings=None, **fields):
     """Train one model on exactly ``checkpoints * batches_per_checkpoint``
     minibatches.  ``make_model(cell, num_layers, num_hiddens, vocab_size,
     device)`` builds it (None: the chapter's model of ``d2l``'s framework,
@@ -211,10 +212,13 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     result dict, ``fields`` included, by :func:`results.record`.
     ``early_stop(history)`` may end the run before ``checkpoints`` (see
     :func:`patience`); ``stop_reason`` then says why ("patience", "diverged",
-    "interrupted"; "cap" when the whole budget was trained)."""
+    "interrupted"; "cap" when the whole budget was trained).  ``settings``
+    (default: the ``D2L_*`` variables, read now) go to ``train_ch8`` and
+    :func:`results.record`."""
     from d2l_helpers import results
     from d2l_helpers.backend import check_record
     check_record(record, fields)
+    settings = settings or Settings.from_env()
     device = device if device is not None else d2l.try_gpu()
     seed_everything(d2l, seed)
     make_model = make_model or model_factory(d2l)
@@ -227,7 +231,8 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     label = f"{cell.upper()} {num_layers}x{num_hiddens}, seed {seed}"
     hist = d2l.train_ch8(net, it, data["vocab"], lr, checkpoints, device,
                          valid_every=1, label=label, early_stop=early_stop,
-                         mode=modes.current().exact())  # the budget is the size
+                         mode=settings.mode.exact(),  # the budget is the size
+                         settings=settings)
     it.keep()  # the weights at the end
     budget = checkpoints * batches_per_checkpoint * batch_size * num_steps
     chosen = hist.best_valid_epoch
@@ -255,7 +260,7 @@ def run_one(d2l, make_model, data, cell, num_layers, num_hiddens, seed,
     if evaluate is not None:
         result.update(evaluate(net))
     if record is not None:
-        results.record_after_training(record, hist, **result)  # told, never raised
+        results.record_after_training(record, hist, settings, **result)  # told, never raised
     return result, hist, net
 
 
@@ -278,7 +283,7 @@ def _train_seconds(hist):
 
 
 def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
-              log=None, seeds=None, only=None, init="default"):
+              log=None, seeds=None, only=None, init="default", settings=None):
     """Every configuration at every seed of :func:`plan`; returns the list of
     result dicts.  Each run is recorded with :func:`results.record` (written
     only where ``D2L_RESULTS`` names a file).  ``quiet`` hides each run's own
@@ -288,15 +293,17 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
     num_hiddens)``) keeps some configurations, to share the work between
     processes.  ``init="normal"`` starts every model from N(0, 0.01^2)
     weights and zero biases (see :data:`INITS`) and records the runs under
-    ``depth-init-normal/``, apart from the study itself."""
+    ``depth-init-normal/``, apart from the study itself.  ``settings``
+    (default: the ``D2L_*`` variables, read now) go down to every run."""
+    settings = settings or Settings.from_env()
     if init not in INITS:
         raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
     if make_model is None:
         make_model = model_factory(d2l, init=init)
     elif init != "default":
         make_model = functools.partial(make_model, init=init)
-    p = plan()  # says what a mode other than full cuts
-    data = load_data(d2l)
+    p = plan(settings.mode)  # says what a mode other than full cuts
+    data = load_data(d2l, settings=settings)
     jobs = [(c, L, h, s) for s in (seeds or p["seeds"])
             for (c, L, h) in configs(p["depths"], p["wide"])
             if only is None or (c, L, h) in only]
@@ -307,6 +314,7 @@ def run_study(d2l, make_model=None, record=True, progress=True, quiet=True,
             res, hist, _ = run_one(d2l, make_model, data, cell, L, h, seed,
                                    p["checkpoints"], p["batches_per_checkpoint"],
                                    record=run_key(cell, L, h, seed, init) if record else None,
+                                   settings=settings,
                                    **({"init": init} if record and init != "default" else {}))
         out.append(dict(res, curves={name: list(getattr(hist, name))
                                      for name in ("epoch", "valid_ppl", "tokens_seen")}))
@@ -791,7 +799,7 @@ def chosen_runs(entries, tab):
 
 def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
             batches_per_checkpoint=CHECKPOINT_BATCHES, patience_checkpoints=PATIENCE,
-            plateau_valid=None):
+            plateau_valid=None, settings=None):
     """Train one :class:`Job` to convergence; returns the entry to record
     (History summary, curves and the result dict)."""
     from d2l_helpers import results
@@ -801,7 +809,8 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
     res, hist, _ = run_one(d2l, factory, data,
                            job.cell, job.num_layers, job.num_hiddens, job.seed,
                            checkpoints, batches_per_checkpoint, lr=job.lr,
-                           early_stop=patience(plateau_valid, patience_checkpoints))
+                           early_stop=patience(plateau_valid, patience_checkpoints),
+                           settings=settings)
     entry = results.as_entry(hist)
     entry.update(res, dropout=job.dropout, patience=patience_checkpoints,
                  plateau_valid=plateau_valid,
@@ -923,11 +932,12 @@ def plot_conv(entries, tab, unigram=None, vocab_size=28):
 _WORKER = {}
 
 
-def _worker_init(tab, opts):
-    """A worker's start: the tab's module and the data, once.  The worker
-    inherits the parent's environment (the run mode)."""
+def _worker_init(tab, opts, settings):
+    """A worker's start: the tab's module and the data, once; ``settings`` are
+    the parent's (the run mode among them)."""
     d2l = _tab_module(tab)
-    _WORKER.update(d2l=d2l, data=load_data(d2l), opts=opts)
+    _WORKER.update(d2l=d2l, data=load_data(d2l, settings=settings),
+                   opts=dict(opts, settings=settings))
 
 
 def _worker_run(job):
@@ -965,14 +975,16 @@ def _sigterm_as_exit(path):
 
 
 def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
-              seeds=CONV_SEEDS, log=print, **opts):
+              seeds=CONV_SEEDS, log=print, settings=None, **opts):
     """Train every run of the study at convergence that ``results_path`` does
     not hold yet, ``workers`` processes at a time, recording each run as it
     ends (so the queue can stop at any time and go on later).  ``opts``:
     ``checkpoints``, ``batches_per_checkpoint``, ``patience_checkpoints``
-    (see :func:`run_job`).  Returns the number of runs trained."""
+    (see :func:`run_job`).  Returns the number of runs trained.  ``settings``
+    (default: the ``D2L_*`` variables, read now) go to the workers too; their
+    ``results`` is ``results_path``."""
+    import dataclasses
     import multiprocessing as mp
-    import os
     from pathlib import Path
     from d2l_helpers import results
     if workers < 1:
@@ -982,6 +994,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
         raise ValueError(f"results_path={str(path)!r} is a folder; name a JSON file in it "
                          f"(e.g. {str(path / 'conv.json')!r})")
     results.load(path)  # a damaged file: its error names it, before anything trains
+    settings = dataclasses.replace(settings or Settings.from_env(), results=str(path))
 
     def recorded():
         return {e["key"]: e for e in conv_runs(results.load(path), tab)}
@@ -990,7 +1003,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
         return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds) if j not in busy]
 
     ctx = mp.get_context("spawn")
-    args = (tab, opts)
+    args = (tab, opts, settings)
     done, t0 = 0, time.perf_counter()
     with _sigterm_as_exit(path), ctx.Pool(workers, initializer=_worker_init, initargs=args) as pool:
         busy, results_q = set(), []
@@ -1007,8 +1020,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
             results_q.remove(ready)
             job, entry = ready.get()  # a worker's exception ends the queue here
             busy.discard(job)
-            os.environ["D2L_RESULTS"] = str(path)
-            results.record(job.key, entry)  # a damaged file: the error says where the run went
+            results.record(job.key, entry, settings)  # a damaged file: the error says where it went
             done += 1
             if log:
                 log(f"[{done} {time.perf_counter() - t0:6.0f} s] {job.key}: "
@@ -1021,7 +1033,7 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
 
 def _cli():
     import argparse
-    import os
+    import dataclasses
     p = argparse.ArgumentParser(
         description="notebook 04's depth study: by default the study at convergence "
         "(a resumable queue: runs already in --results are skipped); --fixed runs the "
@@ -1050,14 +1062,16 @@ def _cli():
                    "biases, as the book's MXNet train_ch8 does (recorded "
                    "under depth-init-normal/)")
     a = p.parse_args()
-    os.environ["D2L_RESULTS"] = a.results
+    # the D2L_* variables, read once; --results instead of D2L_RESULTS
+    settings = dataclasses.replace(Settings.from_env(), results=a.results)
     only = None
     if a.only:
         only = [tuple(o.split(":")) for o in a.only]
         only = [(c, int(L), int(h), float(d[0]) if d else 0.0) for c, L, h, *d in only]
     if a.fixed:
         run_study(_tab_module(a.tab), progress=False, log=lambda line: print(line, flush=True),
-                  seeds=a.seeds, only=only and {o[:3] for o in only}, init=a.init)
+                  seeds=a.seeds, only=only and {o[:3] for o in only}, init=a.init,
+                  settings=settings)
         return
     per_checkpoint = CHECKPOINT_BATCHES * BATCH_SIZE * NUM_STEPS
     if a.budget < per_checkpoint:
@@ -1072,7 +1086,8 @@ def _cli():
     grid = {c: tuple(a.lr) for c in CELLS} if a.lr else None
     n = run_queue(a.tab, a.results, workers=a.workers, configs=configs_, lr_grid=grid,
                   log=lambda line: print(line, flush=True),
-                  checkpoints=a.budget // per_checkpoint, patience_checkpoints=a.patience)
+                  checkpoints=a.budget // per_checkpoint, patience_checkpoints=a.patience,
+                  settings=settings)
     print(f"{n} runs trained; every run of the study is now in {a.results}", flush=True)
 
 

@@ -207,7 +207,7 @@ def live_pid():
 
 
 def _fake_training(reg, name, pid, started, expires=None):
-    reg.write(name, {"pid": pid, "framework": "pytorch", "started": started,
+    reg.write(name, {"pid": pid, "tab": "pytorch", "started": started,
                      "expires": expires or time.time() + 600, "threads": 1})
 
 
@@ -416,7 +416,7 @@ def busy(steps=12):
 share = cpu.TrainingShare(d2l.BACKEND)
 busy(2)  # the OpenMP threads exist now
 alone = [share.threads, busy()]
-registry.Registry().write("other", {"pid": os.getppid(), "framework": "pytorch",
+registry.Registry().write("other", {"pid": os.getppid(), "tab": "pytorch",
                                     "started": time.time(), "expires": time.time() + 600,
                                     "threads": 1})
 share.rebalance()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from d2l_helpers import corpora, data, notices
+from d2l_helpers import corpora, data, frameworks, notices
 from conftest import mirror_dir
 
 
@@ -289,10 +289,10 @@ def test_quick_mode_caps_data_with_one_banner(monkeypatch, capsys):
     assert capsys.readouterr().out.count("[quick mode]") == 1
 
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_load_data_books_gives_framework_tensors_and_per_book_tails(fw):
+@pytest.mark.parametrize("tab", ["pytorch", "mxnet"])
+def test_load_data_books_gives_framework_tensors_and_per_book_tails(tab):
     import importlib
-    d2l = importlib.import_module(f"d2l_helpers.{fw}")
+    d2l = importlib.import_module(frameworks.TABS[tab].helpers)
     it, vocab = d2l.load_data_books(4, 10, ["time_machine", "sherlock_holmes"], max_tokens=3000)
     X, Y = next(iter(it))
     assert tuple(X.shape) == (4, 10) and len(it.corpus) == 3000

@@ -6,7 +6,8 @@
   ``…`` placeholders, must match the start of the message of one
   ``raise``/``warn``/``print``/notice call, whose own ``{...}`` fields match
   anything.  A fragment found in some unrelated literal is not enough.
-* ``config.py``'s docstring names every ``D2L_*`` variable the package reads,
+* ``config.py``'s docstring names every ``D2L_*`` variable the package reads
+  (``Settings.from_env`` asks for; settings.py's table too),
   and no other.
 * docs/ARCHITECTURE.md's module table lists every module of the package, and
   only those.
@@ -163,28 +164,46 @@ def test_the_checker_tells_a_real_message_from_an_invented_or_stale_one():
     assert quoted_messages(table) == ["could not download corpus …", "a …", "b …"]
 
 
-# ------------------------------------------------------------ config.py's docstring
+# ------------------------------------------------------------ the docstrings of config.py and settings.py
 
 def variables_read():
-    """The D2L_* names the package's code (not its docstrings) uses."""
+    """The D2L_* names the package reads: those ``Settings.from_env`` asks its
+    environment for (tests/test_settings.py holds every other module to
+    asking it), and the ``D2L_HELPERS_SET_*`` markers that cpu.py keeps
+    (constants in the code, not its docstrings)."""
+    from d2l_helpers.settings import Settings
+
+    class Asked(dict):
+        def get(self, key, default=None):
+            names.add(key)
+            return default
+
     names = set()
+    Settings.from_env(Asked())
     for path in PACKAGE.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and re.fullmatch(r"D2L_[A-Z_]+", node.value):
+                    and re.fullmatch(r"D2L_HELPERS_SET_[A-Z_]+", node.value):
                 names.add(node.value)
     return names
 
 
-def test_config_docstring_names_every_variable_read():
-    from d2l_helpers import config
-    documented = set(re.findall(r"D2L_[A-Z_]+", config.__doc__))
+@pytest.mark.parametrize("module", ["config", "settings"])
+def test_docstring_names_every_variable_read(module):
+    """config.py's docstring lists them all, and settings.py's table those it reads."""
+    import importlib
+    doc = importlib.import_module(f"d2l_helpers.{module}").__doc__
+    documented = set(re.findall(r"D2L_[A-Z_]+", doc))
     documented = {n for n in documented if not n.endswith("_")}  # D2L_HELPERS_SET_* as a family
     read = variables_read()
     markers = {n for n in read if n.startswith("D2L_HELPERS_SET_")}
-    assert read - markers - documented == set(), "read but not in config.py's docstring"
-    assert documented - read - {"D2L_HELPERS_SET_"} == set(), "in the docstring, never read"
-    assert "D2L_HELPERS_SET_*" in config.__doc__ and len(markers) >= 1
+    assert len(read - markers) == 9
+    assert read - markers - documented == set(), f"read but not in {module}.py's docstring"
+    if module == "config":
+        assert documented - read - {"D2L_HELPERS_SET_"} == set(), "in the docstring, never read"
+        assert "D2L_HELPERS_SET_*" in doc and len(markers) >= 1
+    else:
+        assert documented - read == set(), "in the docstring, never read"
 
 
 # ------------------------------------------------------------ ARCHITECTURE's module table

@@ -6,7 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from d2l_helpers import backend, data
+from d2l_helpers import backend, data, frameworks
 
 
 @pytest.fixture(autouse=True)
@@ -33,9 +33,9 @@ def test_auto_would_pick_bf16_for_the_lstm_here(monkeypatch):
 
 # ------------------------------------------------------------------ data
 
-@pytest.mark.parametrize("fw", ["torch", "mxnet"])
-def test_vocab_and_corpus_match_reference(fw, request):
-    ref = request.getfixturevalue(f"ref_{fw}")
+@pytest.mark.parametrize("tab", ["pytorch", "mxnet"])
+def test_vocab_and_corpus_match_reference(tab, request):
+    ref = request.getfixturevalue(f"ref_{frameworks.TABS[tab].package}")  # ref_torch, ref_mxnet
     ref_corpus, ref_vocab = ref.load_corpus_time_machine()
     corpus, vocab = data.load_corpus_time_machine()
     assert vocab.idx_to_token == ref_vocab.idx_to_token

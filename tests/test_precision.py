@@ -54,8 +54,8 @@ def test_a_bad_value_is_a_clear_error_naming_the_choices(monkeypatch, bad):
 def test_a_bad_value_stops_train_ch8_before_it_trains(monkeypatch, capsys):
     from d2l_helpers import precision
     from d2l_helpers import torch as d2l
+    it, vocab = d2l.load_data_time_machine(4, 5, max_tokens=300)  # (would stop too)
     monkeypatch.setenv("D2L_PRECISION", "half")
-    it, vocab = d2l.load_data_time_machine(4, 5, max_tokens=300)
     net = _lstm(vocab=len(vocab))
     before = [p.detach().clone() for p in net.parameters()]
     with pytest.raises(precision.PrecisionError, match="D2L_PRECISION='half'"):

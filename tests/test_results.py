@@ -29,7 +29,31 @@ def test_record_stores_per_epoch_curves(tmp_path, monkeypatch):
 def test_full_mode_reads_the_committed_snapshot():
     runs = results.full_mode()
     assert runs and all("key" in r and "tab" in r for r in runs)
+    assert not any("framework" in r for r in runs)
     assert results.FULL_MODE.name == "full-mode.json"
+
+
+def test_an_old_entry_naming_its_tab_framework_loads_with_tab(tmp_path, monkeypatch):
+    """Runs recorded before 2026-12-04 (e.g. a long study still appending with
+    the old code) carry ``framework`` beside ``tab``; they load, and are
+    rewritten, with ``tab`` alone (History's own tab winning over D2L_TAB's)."""
+    path = tmp_path / "old.json"
+    old = [{"label": "a", "framework": "mxnet", "key": "conv/gru/1", "tab": "mxnet"},
+           {"label": "b", "framework": "mxnet", "key": "conv/gru/2", "tab": "pytorch"},
+           {"label": "c", "framework": "", "key": "notebook/03", "tab": "jax"}]
+    path.write_text(json.dumps(old))
+    runs = results.load(path)
+    assert [(r["key"], r["tab"]) for r in runs] == [
+        ("conv/gru/1", "mxnet"), ("conv/gru/2", "mxnet"), ("notebook/03", "jax")]
+    assert not any("framework" in r for r in runs)
+    assert results.find(runs, "conv/gru/2", "mxnet")
+    monkeypatch.setenv("D2L_RESULTS", str(path))
+    monkeypatch.setenv("D2L_TAB", "pytorch")
+    results.record("conv/gru/3", History(tab="mxnet", epoch=[1], train_ppl=[9.0],
+                                         valid_ppl=[8.0], tokens_seen=[10], wall_time=[1.0]))
+    written = json.loads(path.read_text())
+    assert [(r["key"], r["tab"]) for r in written][-1] == ("conv/gru/3", "mxnet")
+    assert not any("framework" in r for r in written)
 
 
 # ---------------------------------------------------------------- recording in the helpers

@@ -154,7 +154,7 @@ def test_the_study_builds_the_model_of_the_module_it_is_given_mxnet(monkeypatch)
     res, hist, net = study.run_one(d2l, None, data, "gru", 1, 8, seed=0, checkpoints=1,
                                    batches_per_checkpoint=2, batch_size=4, num_steps=5,
                                    device=mx.cpu())
-    assert hist.framework == "mxnet" and hasattr(net, "collect_params")
+    assert hist.tab == "mxnet" and hasattr(net, "collect_params")
     assert res["params"] == study.param_formula("gru", 1, 8, len(data["vocab"]))
     assert study.param_count("gru", 1, 8, 28, d2l=d2l) == study.param_formula("gru", 1, 8, 28)
     with pytest.raises(ValueError, match="cell='cnn'; use one of rnn, gru, lstm"):

@@ -1,6 +1,7 @@
 """The depth study at convergence: early stopping by patience, the
 learning-rate screen, the resumable queue (``study.run_queue``)."""
 import math
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -96,6 +97,7 @@ def test_run_queue_records_every_run_and_resumes(tmp_path, monkeypatch):
     # the queue's own tab is recorded, whatever D2L_TAB says (it once recorded
     # `python -m experiments.study --tab mxnet`'s runs as pytorch, the default tab)
     monkeypatch.setenv("D2L_TAB", "mxnet")
+    monkeypatch.delenv("D2L_RESULTS", raising=False)
     path = tmp_path / "conv.json"
     kw = dict(configs=[("lstm", 1, 8, 0.0), ("rnn", 1, 8, 0.0)],
               lr_grid={"lstm": (1.0, 2.0), "rnn": (0.5,)}, seeds=(0, 1),
@@ -103,6 +105,8 @@ def test_run_queue_records_every_run_and_resumes(tmp_path, monkeypatch):
     assert study.run_queue("pytorch", path, workers=2, **kw) == 5  # 2 + 1 screens, 2 seeds
     entries = results.load(path)
     assert len(entries) == 5 and all(e["tab"] == "pytorch" for e in entries)
+    assert all(e["mode"] == "quick" for e in entries)  # the workers got the parent's settings
+    assert "D2L_RESULTS" not in os.environ  # the path went down in them, not through here
     for e in entries:
         assert e["stop_reason"] == "cap" and e["curves"]["tokens_seen"][-1] == e["tokens_seen"]
         assert {"lr", "budget_tokens", "escape_tokens", "precision", "dropout"} <= set(e)

@@ -56,7 +56,8 @@ BENCH_S = 240             # step 1 at most (about 120 s expected on an H200)
 
 def prepare():
     """Copy the packages and the books into .gpu_session/ and git-ignore it."""
-    mirror = os.environ.get("D2L_DATA_MIRROR")
+    from d2l_helpers.settings import Settings  # the one reader of the D2L_* variables
+    mirror = Settings.from_env().data_mirror
     if not mirror or not Path(mirror).is_dir():
         sys.exit("gpu_session --prepare: set D2L_DATA_MIRROR to a folder holding the "
                  "books (the GPU machine cannot download them)")
