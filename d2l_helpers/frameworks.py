@@ -39,7 +39,7 @@ TABS = {t.name: t for t in [
         "Python >= 3.12 (jax >= 0.11 needs it) on Linux, macOS (Apple silicon) "
         "and Windows. To get the JAX tab, build the environment with Python 3.12 "
         "or 3.13: `make lab PYTHON=python3.13` (Windows: `py -3.13 "
-        "tools\\setup_env.py lab`)."),
+        "-m tools.setup_env lab`)."),
 ]}
 NAMES = tuple(TABS)
 DEFAULT = "pytorch"

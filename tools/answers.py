@@ -39,7 +39,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from d2l_helpers import results
+from d2l_helpers import frameworks, results
 from experiments import stats, study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,11 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MIN_SEEDS = 3        # fewer seeds: reported, never tested
 ALPHA = 0.05         # significance level
 UNIFORM = 28         # perplexity of a uniform guess over the 28 characters
-TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet",
-             "frameworks": "PyTorch / MXNet"}  # the last: bullets comparing both
 # The tabs whose full-mode runs are recorded (results/full-mode.json) and answered;
 # a tab of frameworks.NAMES joins once its runs are recorded (JAX: not yet).
 MEASURED = ("pytorch", "mxnet")
+# Display names from the registry; "frameworks" heads the bullets comparing the measured tabs.
+TAB_NAMES = {name: t.title for name, t in frameworks.TABS.items()}
+TAB_NAMES["frameworks"] = " / ".join(TAB_NAMES[t] for t in MEASURED)
 NOTEBOOKS = {
     "04": "notebooks/04-depth-study.ipynb",
     "ex1": "notebooks/exercises/ex1-two-layer-rnn-scratch.ipynb",

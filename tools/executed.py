@@ -56,7 +56,7 @@ DPI = 80
 COLORS = 64  # PNG palette size of the figures
 STAMP_TAG = "executed-stamp"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
+TAB_NAMES = {name: t.title for name, t in frameworks.TABS.items()}  # display names: the registry's
 MODE_NOTE = {
     "zh": {"full": "完整模式：这些数字就是记录的结果。",
            "class": "课堂模式（`D2L_QUICK=class`）：训练量比完整模式小，所以这里的数字不是记录的结果；"

@@ -43,7 +43,7 @@ DOC = ROOT / "docs" / "FIGURES.md"
 DPI = 100
 DPIS = {"results-depth-conv.png": 80}  # a grid of up to 3 x 3 panels: smaller, to stay light
 UNIFORM = 28
-TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
+TAB_NAMES = {name: t.title for name, t in frameworks.TABS.items()}  # display names: the registry's
 
 
 def full_runs(runs):

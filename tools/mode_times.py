@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from d2l_helpers import modes
+from d2l_helpers import frameworks, modes
 from tools import book, markers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +43,7 @@ MARKER = "mode-times"
 RESULTS = ROOT / "results"
 DOC = ROOT / "docs" / "TEACHING.md"  # holds the table between the mode-times markers
 FILES = {"full": "full-mode.json", "class": "class-mode.json", "quick": "quick-mode.json"}
-TAB_NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet"}
+TAB_NAMES = {name: t.title for name, t in frameworks.TABS.items()}  # display names: the registry's
 # The tabs whose run times are recorded and stated; a tab of TIMED joins
 # once its times are recorded (JAX: not yet).
 TIMED = ("pytorch", "mxnet")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from d2l_helpers import frameworks
 from tools import markers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ def figures(records):
     return out
 
 
-NAMES = {"pytorch": "PyTorch", "mxnet": "MXNet", "jax": "JAX"}
+NAMES = {name: t.title for name, t in frameworks.TABS.items()}  # display names: the registry's
 
 
 def text(path, records, lang):
