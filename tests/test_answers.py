@@ -289,10 +289,16 @@ def test_depth_answer_follows_the_study_at_convergence(unigram):
 
 
 def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
-    en = text_of(answers.render(conv_runs(stuck4=True))[0], "04")
-    assert row(en, "LSTM 4 layers").startswith(
-        "median 16.95 (3 of 3 runs never left the letter-frequency plateau)")
-    assert "not tested: a run diverged or never left the plateau" in row(en, "LSTM 4 layers")
+    runs = conv_runs(stuck4=True)
+    for r in runs:
+        if r["cell"] == "gru" and r["num_layers"] == 1:
+            r["stop_reason"] = "cap"  # at the cap, still improving (its last checkpoint chosen)
+    en = text_of(answers.render(runs)[0], "04")
+    assert row(en, "LSTM 4 layers") == \
+        "median 16.95 (3 of 3 runs never left the letter-frequency plateau) (not tested)"
+    # a group stuck on the plateau is named as such, not as "still improving"
+    assert "Never left the letter-frequency plateau within the cap: LSTM 4x256. " \
+        "Still improving at the cap: GRU 1x256 (the budget limits these claims)." in en
 
 
 def test_depth_table_has_a_column_per_tab(unigram):
@@ -472,6 +478,8 @@ def every_outcome():
         "depth, better and worse": edit(conv_runs(), lambda r, c, s: r.update(test_ppl=r["test_ppl"] + 1.0)
                                         if (r["cell"], r["num_layers"]) == ("gru", 3) else None),
         "depth, one seed": [r for r in conv_runs() if r["seed"] == 0],
+        "depth, at the cap": edit(conv_runs(), lambda r, c, s: r.update(stop_reason="cap")
+                                  if (r["cell"], r["num_layers"]) == ("gru", 1) else None),
         "ex1": ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05])
         + ex1_runs([9.0, 9.05, 9.1], [9.6, 9.65, 9.7], tab="mxnet", speeds=(13_000.0, 13_050.0)),
         "ex1, few seeds": ex1_runs([9.0, 9.1], [9.6, 9.7]) + ex1_runs([9.0], [9.6], tab="mxnet"),

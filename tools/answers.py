@@ -314,6 +314,8 @@ def conv_table(per_tab):
                     cells.append("—")
                     continue
                 mark = marks.get(c)
+                if any(stuck(r, "test_ppl") for r in groups[c]):
+                    mark = say("04", "not_tested")  # the summary already says why
                 cells.append(summary(groups[c], "test_ppl")[lang] + (f" ({mark[lang]})" if mark else ""))
             lines.append(f"| {conv_label(c)[lang]} | " + " | ".join(cells) + " |")
         out.append("\n".join(lines))
@@ -340,9 +342,12 @@ def conv_conditions(runs, tab, rows):
         precision.setdefault(r.get("precision", "fp32"), set()).add(r["cell"].upper())
     precision = [say("04", "precision", precision=d, cells=listing(sorted(cs)))
                  for d, cs in sorted(precision.items())]
-    last = [row["name"] for row in rows if any(r["stop_reason"] != "patience"
-                                               and r["chosen_epoch"] == r["checkpoints"] for r in row["runs"])]
-    limit = say("04", "still_improving", names=listing(last)) if last else ""
+    flat = [row["name"] for row in rows if any(stuck(r, "test_ppl") for r in row["runs"])]
+    last = [row["name"] for row in rows if row["name"] not in flat and any(
+        r["stop_reason"] != "patience" and r["chosen_epoch"] == r["checkpoints"] for r in row["runs"])]
+    parts = ([say("04", "never_left", names=listing(flat))] if flat else []) + \
+            ([say("04", "still_improving", names=listing(last))] if last else [])
+    limit = join(parts, ("", "")) if parts else ""
     return say("04", "conditions", runs=len(every), precisions=listing(precision),
                device=device_of(every).removeprefix("CPU: "), chosen=len(chosen), early=early, limit=limit)
 
