@@ -316,7 +316,8 @@ def conv_table(per_tab):
                 mark = marks.get(c)
                 if any(stuck(r, "test_ppl") for r in groups[c]):
                     mark = say("04", "not_tested")  # the summary already says why
-                cells.append(summary(groups[c], "test_ppl")[lang] + (f" ({mark[lang]})" if mark else ""))
+                wrap = ("（{}）", " ({})")[lang]  # Chinese text takes full-width brackets
+                cells.append(summary(groups[c], "test_ppl")[lang] + (wrap.format(mark[lang]) if mark else ""))
             lines.append(f"| {conv_label(c)[lang]} | " + " | ".join(cells) + " |")
         out.append("\n".join(lines))
     return tuple(out)
