@@ -266,7 +266,7 @@ def depth_figure(runs, prefix="depth-conv/"):
                ylabel="test perplexity (faint: validation curves)",
                title=f"{TAB_NAMES.get(tab, tab)}: {cell.upper()}")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6, title="layers x hidden", title_fontsize=7, loc="upper right")
+        ax.legend(fontsize=6, title="layers x hidden", title_fontsize=7, loc="best")
     fig.suptitle("Depth study at convergence: test perplexity against training tokens "
                  "(large marker: mean)")
     return fig
