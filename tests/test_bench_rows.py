@@ -198,3 +198,17 @@ def test_book_perplexity_read_after_the_animators_terminal_escapes():
     assert bench.book_perplexity("perplexity 1.0, 5.0 tokens/sec on cuda:0\n") == 1.0
     with pytest.raises(ValueError, match="closing"):
         bench.book_perplexity("Traceback ...")
+
+
+def test_bench_compare_prints_each_round_and_the_median_ratio():
+    from tools import bench_compare
+    def rows(ratio, tps):
+        return [{"tab": "pytorch", "ratio": ratio, "ours": [1.0, tps, 17.6]}]
+    record = {"before": "aaa", "after": "bbb", "rounds": [
+        {"before": rows(2.0, 50_000.0), "after": rows(2.2, 55_000.0)},
+        {"before": rows(2.4, 52_000.0), "after": rows(2.1, 51_000.0)},
+        {"before": rows(2.2, 51_000.0), "after": rows(2.3, 60_000.0)}]}
+    head, _, line = bench_compare.table(record)
+    assert "before (aaa)" in head and "after (bbb)" in head
+    # medians: before 2.2 / 51,000, after 2.2 / 55,000
+    assert line == "| pytorch | 2.00, 2.40, 2.20 | 2.20, 2.10, 2.30 | 1.000 | 51,000 | 55,000 | 1.078 |"
