@@ -198,6 +198,11 @@ def _train_step(net, params, lr, dtype="fp32", device=None):
 
 # ---------------------------------------------------------------- for experiments
 
+# MXNet 1.9.1's fused RNN layers accept ``dropout`` but, on the CPU, never apply it
+# (tests/test_study_conv.py measures it): the study has no MXNet dropout row.
+LAYER_DROPOUT = False
+
+
 def make_model(cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="default"):
     """The chapter's ``RNNModel`` around an ``rnn.RNN/GRU/LSTM`` of
     ``num_layers`` layers (``dropout`` between them), its weights not drawn
@@ -206,6 +211,11 @@ def make_model(cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="def
     initializer; "normal": N(0, 0.01^2), zero biases) is kept as ``net.start``
     for :func:`layer_signals`, which draws the weights itself."""
     backend.check_model_args(cell, init)
+    if dropout and not LAYER_DROPOUT:
+        raise ValueError(
+            f"dropout={dropout!r}: MXNet 1.9.1's fused rnn.{cell.upper()} layer ignores dropout between "
+            "layers on the CPU (its outputs while training equal those while evaluating), so this model "
+            "would train without dropout; use the PyTorch tab for a dropout experiment")
     layer = {"rnn": rnn.RNN, "gru": rnn.GRU, "lstm": rnn.LSTM}[cell](
         num_hiddens, num_layers, dropout=dropout)
     net = RNNModel(layer, vocab_size)

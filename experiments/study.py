@@ -1076,7 +1076,15 @@ def _cli():
     per_checkpoint = CHECKPOINT_BATCHES * BATCH_SIZE * NUM_STEPS
     if a.budget < per_checkpoint:
         p.error(f"--budget {a.budget:,} is less than one checkpoint ({per_checkpoint:,} tokens)")
-    configs_ = configs_for(a.dropout)
+    dropout = a.dropout
+    if dropout and not getattr(_tab_module(a.tab), "LAYER_DROPOUT", True):
+        print(f"[study] no dropout row under {a.tab}: its RNN layers ignore dropout between layers "
+              f"here (see d2l_helpers/{a.tab}.py, LAYER_DROPOUT)", flush=True)
+        dropout = 0.0
+        if only and any(o[3] for o in only):
+            p.error(f"--only asks for a dropout row, which {a.tab} cannot train (its RNN layers "
+                    "ignore dropout between layers); run it with --tab pytorch")
+    configs_ = configs_for(dropout)
     if only:
         unknown = [o for o in only if o not in configs_]
         if unknown:

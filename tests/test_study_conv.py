@@ -204,3 +204,36 @@ def test_sigterm_stops_the_queue_and_its_workers(tmp_path):
     assert not alive, f"workers left training after the queue was stopped: {alive}\n{out}"
     assert "the same command goes on" in out
     assert proc.returncode != 0
+
+
+def test_mxnet_rnn_layers_ignore_dropout_on_the_cpu():
+    """Why MXNet has no dropout row: its fused LSTM gives the same outputs while
+    training as while evaluating, dropout 0.5 or not (if a new MXNet applied it,
+    d2l_helpers.mxnet.LAYER_DROPOUT should become True)."""
+    pytest.importorskip("mxnet")
+    from mxnet import autograd, np, npx
+    from mxnet.gluon import rnn
+    from d2l_helpers import mxnet as d2l
+    npx.set_np()
+    layer = rnn.LSTM(16, 2, dropout=0.5)
+    layer.initialize()
+    X, state = np.random.uniform(size=(5, 3, 8)), layer.begin_state(batch_size=3)
+    evaluating, _ = layer(X, state)
+    with autograd.record():  # training mode
+        training, _ = layer(X, state)
+    assert float(np.abs(training - evaluating).max()) < 1e-6
+    assert d2l.LAYER_DROPOUT is False
+
+
+def test_mxnet_dropout_model_is_refused_with_the_remedy(monkeypatch, capsys):
+    pytest.importorskip("mxnet")
+    import sys
+    from d2l_helpers import mxnet as d2l
+    with pytest.raises(ValueError, match="ignores dropout between layers.*PyTorch tab"):
+        d2l.make_model("lstm", 2, 8, 28, dropout=0.2)
+    assert d2l.make_model("lstm", 2, 8, 28) is not None  # without dropout: built
+    monkeypatch.setattr(sys, "argv", ["study", "--tab", "mxnet", "--results", "x.json",
+                                      "--only", "lstm:2:256:0.2"])
+    with pytest.raises(SystemExit):
+        study._cli()
+    assert "--tab pytorch" in capsys.readouterr().err
