@@ -63,7 +63,10 @@ class Backend:
     set_threads: Callable      # (n) -> None: compute with n CPU threads (if it can now)
     # (cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="default") -> the
     # book's RNNModel around the framework's rnn/gru/lstm layer, not on a device yet;
-    # init "normal": weights from N(0, 0.01^2), biases 0 (the book's MXNet train_ch8).
+    # init "normal": weights from N(0, 0.01^2), biases 0 (the book's MXNet train_ch8);
+    # "framework": the framework's own initializer, kept even where the book's train_ch8
+    # would redraw the weights (MXNet: Gluon's default instead of N(0, 0.01^2); in
+    # PyTorch and JAX the same as "default").
     # It draws no random number that the framework's own model would not (MXNet: none,
     # train_ch8 initialises), so that a seeded run trains as it always did.
     make_model: Callable
@@ -82,7 +85,7 @@ class Backend:
 
 
 CELLS = ("rnn", "gru", "lstm")       # the layers make_model builds
-INITS = ("default", "normal")       # the starts make_model knows
+INITS = ("default", "normal", "framework")  # the starts make_model knows
 
 
 def check_model_args(cell, init):

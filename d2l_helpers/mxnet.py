@@ -100,7 +100,9 @@ def _detach(state):
 
 
 def _initialize(net, train_iter, device):
-    """The book's train_ch8 (re)initialises Gluon models with N(0, 0.01^2).
+    """The book's train_ch8 (re)initialises Gluon models with N(0, 0.01^2)
+    (a :func:`make_model` net made with ``init="framework"``: with Gluon's
+    default initializer instead, uniform within +-0.07, biases zero).
 
     Gluon defers drawing the weights until the first forward pass; we make
     that pass here, on a batch of the right shape, so that the weights exist
@@ -108,7 +110,10 @@ def _initialize(net, train_iter, device):
     the same as in the book, which draws them in its first training step."""
     if not isinstance(net, gluon.Block):
         return
-    net.initialize(ctx=device, force_reinit=True, init=init.Normal(0.01))
+    if getattr(net, "start", "default") == "framework":  # Gluon's own initializer instead
+        net.initialize(ctx=device, force_reinit=True)
+    else:
+        net.initialize(ctx=device, force_reinit=True, init=init.Normal(0.01))
     batch_size = getattr(train_iter, "batch_size", 1)
     num_steps = getattr(train_iter, "num_steps", 1)
     X = np.zeros((batch_size, num_steps), ctx=device)
@@ -207,9 +212,11 @@ def make_model(cell, num_layers, num_hiddens, vocab_size, dropout=0.0, init="def
     """The chapter's ``RNNModel`` around an ``rnn.RNN/GRU/LSTM`` of
     ``num_layers`` layers (``dropout`` between them), its weights not drawn
     yet: ``train_ch8`` initialises it on its device with N(0, 0.01^2), as the
-    book does, whatever ``init`` says.  ``init`` ("default": Gluon's default
-    initializer; "normal": N(0, 0.01^2), zero biases) is kept as ``net.start``
-    for :func:`layer_signals`, which draws the weights itself."""
+    book does, unless ``init="framework"`` (then with Gluon's default
+    initializer, uniform within +-0.07 and zero biases).  ``init`` ("default"
+    or "framework": Gluon's default initializer; "normal": N(0, 0.01^2), zero
+    biases) is kept as ``net.start`` for :func:`layer_signals`, which draws the
+    weights itself."""
     backend.check_model_args(cell, init)
     if dropout and not LAYER_DROPOUT:
         raise ValueError(

@@ -77,7 +77,8 @@ def configs(depths=DEPTHS, wide=True):
 # book's MXNet train_ch8 re-initialises every weight from N(0, 0.01^2) and the
 # biases to zero.  init="normal" gives a PyTorch model MXNet's start, so that
 # the frameworks' different plain-RNN results can be traced to it (or not).
-INITS = backend.INITS  # ("default", "normal")
+INITS = backend.INITS  # ("default", "normal", "framework")
+SIGNAL_INITS = ("default", "normal")  # the starts notebook 04 measures at initialisation
 
 
 def run_key(cell, num_layers, num_hiddens, seed, init="default"):
@@ -460,7 +461,7 @@ def init_signal(d2l, cell, num_layers, init, X, Y, num_hiddens=NUM_HIDDENS,
 def init_signals(d2l, X, Y, cells=("lstm",), depths=DEPTHS):
     """:func:`init_signal` for every cell, depth and start, as rows."""
     return [dict(cell=c, num_layers=L, init=init, **init_signal(d2l, c, L, init, X, Y))
-            for c in cells for init in INITS for L in depths]
+            for c in cells for init in SIGNAL_INITS for L in depths]
 
 
 def plot_init_signals(rows):
@@ -470,7 +471,7 @@ def plot_init_signals(rows):
     from d2l_helpers.plot import Plot
     fig = Figure(figsize=(10, 3.4), layout="constrained")
     ax, bx = fig.subplots(1, 2)
-    for i, init in enumerate(INITS):
+    for i, init in enumerate(SIGNAL_INITS):
         rs = sorted((r for r in rows if r["init"] == init), key=lambda r: r["num_layers"])
         label = "N(0, 0.01²)" if init == "normal" else "the framework's default"
         ax.semilogy([r["num_layers"] for r in rs], [r["top_rms"] for r in rs], "o-",
@@ -682,6 +683,7 @@ class Job:
     lr: float
     seed: int
     dropout: float = 0.0
+    init: str = "default"   # "normal"/"framework": the initialisation check, apart
 
     @property
     def config(self):
@@ -690,8 +692,16 @@ class Job:
     @property
     def key(self):
         drop = f"-drop{self.dropout:g}" if self.dropout else ""
-        return (f"{CONV}/{self.cell}-{self.num_layers}x{self.num_hiddens}{drop}"
+        return (f"{conv_study(self.init)}/{self.cell}-{self.num_layers}x{self.num_hiddens}{drop}"
                 f"/lr{self.lr:g}/seed{self.seed}")
+
+
+def conv_study(init="default"):
+    """The key prefix of the study at convergence (``depth-conv``), or of its
+    initialisation check from start ``init`` (``depth-conv-init-normal``, ...)."""
+    if init not in INITS:
+        raise ValueError(f"init={init!r}; use one of {', '.join(INITS)}")
+    return CONV if init == "default" else f"{CONV}-init-{init}"
 
 
 def conv_configs(depths=DEPTHS, wide=True, dropout=True):
@@ -757,34 +767,36 @@ def best_lr(screen):
     return min(finite)[1]
 
 
-def conv_jobs(recorded, configs=None, lr_grid=None, seeds=CONV_SEEDS):
+def conv_jobs(recorded, configs=None, lr_grid=None, seeds=CONV_SEEDS, init="default"):
     """The runs still to train, given ``recorded`` ({key: result dict} of
     this tab): every configuration's screen (seed 0 at each rate), and, once a
     configuration's screen is complete, the other seeds at its best rate."""
     lr_grid = lr_grid or LR_GRID
     todo = []
     for cell, L, h, drop in configs or conv_configs():
-        screen = {lr: Job(cell, L, h, lr, seeds[0], drop) for lr in lr_grid[cell]}
+        screen = {lr: Job(cell, L, h, lr, seeds[0], drop, init) for lr in lr_grid[cell]}
         missing = [j for j in screen.values() if j.key not in recorded]
         todo += missing
         if missing:
             continue
         lr = best_lr({lr: recorded[j.key] for lr, j in screen.items()})
-        todo += [j for j in (Job(cell, L, h, lr, s, drop) for s in seeds[1:])
+        todo += [j for j in (Job(cell, L, h, lr, s, drop, init) for s in seeds[1:])
                  if j.key not in recorded]
     return todo
 
 
-def conv_runs(entries, tab):
-    """The recorded runs of the study at convergence for ``tab``."""
-    return [e for e in entries if str(e.get("key", "")).startswith(CONV + "/")
+def conv_runs(entries, tab, init="default"):
+    """The recorded runs of the study at convergence for ``tab`` (``init``:
+    those of its initialisation check from that start instead)."""
+    prefix = conv_study(init) + "/"
+    return [e for e in entries if str(e.get("key", "")).startswith(prefix)
             and e.get("tab") == tab and "test_ppl" in e]
 
 
-def chosen_runs(entries, tab):
+def chosen_runs(entries, tab, init="default"):
     """The study's runs of ``tab`` at each configuration's chosen rate (the
     screen's winner), one per seed: what the answer compares."""
-    runs = conv_runs(entries, tab)
+    runs = conv_runs(entries, tab, init)
     by_config = {}
     for r in runs:
         by_config.setdefault((r["cell"], r["num_layers"], r["num_hiddens"],
@@ -805,14 +817,14 @@ def run_job(d2l, data, job, checkpoints=CAP_CHECKPOINTS,
     from d2l_helpers import results
     if plateau_valid is None:
         plateau_valid = unigram_ppl(data["corpus"], data["valid"])
-    factory = model_factory(d2l, dropout=job.dropout)
+    factory = model_factory(d2l, init=job.init, dropout=job.dropout)
     res, hist, _ = run_one(d2l, factory, data,
                            job.cell, job.num_layers, job.num_hiddens, job.seed,
                            checkpoints, batches_per_checkpoint, lr=job.lr,
                            early_stop=patience(plateau_valid, patience_checkpoints),
                            settings=settings)
     entry = results.as_entry(hist)
-    entry.update(res, dropout=job.dropout, patience=patience_checkpoints,
+    entry.update(res, dropout=job.dropout, init=job.init, patience=patience_checkpoints,
                  plateau_valid=plateau_valid,
                  escape_tokens=escape_tokens(entry["curves"], plateau_valid))
     return entry
@@ -823,13 +835,13 @@ def conv_name(cell, num_layers, num_hiddens, dropout=0.0):
     return f"{cell.upper()} {num_layers}x{num_hiddens}" + (f", dropout {dropout:g}" if dropout else "")
 
 
-def conv_summary(entries, tab):
+def conv_summary(entries, tab, init="default"):
     """One row per configuration of the study at convergence for ``tab``:
     the rates screened (validation perplexity of seed 0 at each), the chosen
     rate, and over its seeds the test perplexities, how each run stopped, the
     tokens it trained and the tokens it needed to leave the plateau."""
-    runs = conv_runs(entries, tab)
-    chosen = chosen_runs(entries, tab)
+    runs = conv_runs(entries, tab, init)
+    chosen = chosen_runs(entries, tab, init)
     rows = []
     for c in conv_configs():
         screen = {r["lr"]: r["valid_ppl_chosen"] for r in runs
@@ -975,14 +987,16 @@ def _sigterm_as_exit(path):
 
 
 def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
-              seeds=CONV_SEEDS, log=print, settings=None, **opts):
+              seeds=CONV_SEEDS, log=print, settings=None, init="default", **opts):
     """Train every run of the study at convergence that ``results_path`` does
     not hold yet, ``workers`` processes at a time, recording each run as it
     ends (so the queue can stop at any time and go on later).  ``opts``:
     ``checkpoints``, ``batches_per_checkpoint``, ``patience_checkpoints``
     (see :func:`run_job`).  Returns the number of runs trained.  ``settings``
     (default: the ``D2L_*`` variables, read now) go to the workers too; their
-    ``results`` is ``results_path``."""
+    ``results`` is ``results_path``.  ``init`` other than "default": the
+    initialisation check's runs from that start, recorded apart (see
+    :func:`conv_study`)."""
     import dataclasses
     import multiprocessing as mp
     from pathlib import Path
@@ -997,10 +1011,10 @@ def run_queue(tab, results_path, workers=1, configs=None, lr_grid=None,
     settings = dataclasses.replace(settings or Settings.from_env(), results=str(path))
 
     def recorded():
-        return {e["key"]: e for e in conv_runs(results.load(path), tab)}
+        return {e["key"]: e for e in conv_runs(results.load(path), tab, init)}
 
     def pending(busy):
-        return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds) if j not in busy]
+        return [j for j in conv_jobs(recorded(), configs, lr_grid, seeds, init) if j not in busy]
 
     ctx = mp.get_context("spawn")
     args = (tab, opts, settings)
@@ -1058,9 +1072,11 @@ def _cli():
     p.add_argument("--fixed", action="store_true", help="the fixed-budget study instead")
     p.add_argument("--seeds", type=int, nargs="*", help="--fixed: only these seeds")
     p.add_argument("--init", choices=INITS, default="default",
-                   help="--fixed: normal starts from N(0, 0.01^2) weights and zero "
-                   "biases, as the book's MXNet train_ch8 does (recorded "
-                   "under depth-init-normal/)")
+                   help="the initialisation check: normal starts from N(0, 0.01^2) weights "
+                   "and zero biases, as the book's MXNet train_ch8 does; framework keeps the "
+                   "framework's own initializer (MXNet: Gluon's default instead of the book's "
+                   "N(0, 0.01^2)); recorded apart, under depth-init-<init>/ (--fixed) or "
+                   "depth-conv-init-<init>/")
     a = p.parse_args()
     # the D2L_* variables, read once; --results instead of D2L_RESULTS
     settings = dataclasses.replace(Settings.from_env(), results=a.results)
@@ -1095,7 +1111,7 @@ def _cli():
     n = run_queue(a.tab, a.results, workers=a.workers, configs=configs_, lr_grid=grid,
                   log=lambda line: print(line, flush=True),
                   checkpoints=a.budget // per_checkpoint, patience_checkpoints=a.patience,
-                  settings=settings)
+                  settings=settings, init=a.init)
     print(f"{n} runs trained; every run of the study is now in {a.results}", flush=True)
 
 

@@ -237,3 +237,42 @@ def test_mxnet_dropout_model_is_refused_with_the_remedy(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         study._cli()
     assert "--tab pytorch" in capsys.readouterr().err
+
+
+def test_the_initialisation_check_is_keyed_and_read_apart_from_the_study():
+    cfg = [("lstm", 3, 256, 0.0)]
+    jobs = study.conv_jobs({}, cfg, init="framework")
+    assert [j.key for j in jobs] == ["depth-conv-init-framework/lstm-3x256/lr1/seed0",
+                                     "depth-conv-init-framework/lstm-3x256/lr2/seed0"]
+    assert study.Job("lstm", 3, 256, 2.0, 1, init="normal").key == \
+        "depth-conv-init-normal/lstm-3x256/lr2/seed1"
+    def e(key, init):
+        return dict(key=key, tab="mxnet", cell="lstm", num_layers=3, num_hiddens=256,
+                    dropout=0.0, lr=2.0, seed=0, valid_ppl_chosen=6.0, test_ppl=6.0, init=init)
+    entries = [e("depth-conv/lstm-3x256/lr2/seed0", "default"),
+               e("depth-conv-init-framework/lstm-3x256/lr2/seed0", "framework")]
+    assert [r["init"] for r in study.conv_runs(entries, "mxnet")] == ["default"]
+    assert [r["init"] for r in study.chosen_runs(entries, "mxnet", "framework")] == ["framework"]
+    with pytest.raises(ValueError, match="init="):
+        study.conv_study("xavier")
+
+
+def test_mxnet_framework_start_keeps_gluons_initializer_through_train_ch8():
+    """The book's MXNet train_ch8 redraws every weight from N(0, 0.01^2);
+    init="framework" keeps Gluon's default (uniform within +-0.07), the start
+    of the initialisation check."""
+    import importlib.util
+    if importlib.util.find_spec("mxnet") is None:
+        pytest.skip("MXNet is not installed")
+    from d2l_helpers import mxnet as d2l  # before mxnet itself: it sets MXNet's threads
+    import mxnet as mx
+    sds = {}
+    for init in ("default", "framework"):
+        net = d2l.make_model("lstm", 2, 64, 28, init=init)
+        d2l._initialize(net, None, mx.cpu())
+        w = [p.data().asnumpy() for name, p in net.rnn.collect_params().items()
+             if name.endswith("weight")]
+        sds[init] = float(sum(x.std() for x in w) / len(w))
+        assert all(abs(x).max() <= (0.07 if init == "framework" else 1.0) for x in w)
+    assert 0.008 < sds["default"] < 0.012  # the book's N(0, 0.01^2)
+    assert 0.035 < sds["framework"] < 0.045  # uniform within +-0.07: sd 0.07 / sqrt(3)
