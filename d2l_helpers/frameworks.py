@@ -18,6 +18,10 @@ class Tab:
     # our modules that may import the framework: its helpers module and any
     # private part of it (tests/test_framework_imports.py holds every other to that)
     private: tuple = ()
+    # the start a model made with make_model(init="default") trains from: "framework"
+    # (its own initializer), or "normal" where the book's train_ch8 redraws every
+    # weight from N(0, 0.01^2) (MXNet)
+    train_start: str = "framework"
 
     @property
     def modules(self):
@@ -33,7 +37,7 @@ TABS = {t.name: t for t in [
         "1.9.1, needs numpy < 1.24 and so installs only with Python 3.11 on Linux "
         "(x86-64 or aarch64) or on an Intel Mac. To get the MXNet tab, build the "
         "environment with Python 3.11: `make lab PYTHON=python3.11` (Windows has "
-        "no MXNet)."),
+        "no MXNet).", train_start="normal"),
     Tab("jax", "JAX", "jax", "d2l_helpers.jax",
         "JAX (with flax and optax) is an optional layer of the environment for "
         "Python >= 3.12 (jax >= 0.11 needs it) on Linux, macOS (Apple silicon) "

@@ -81,6 +81,9 @@ INITS = backend.INITS  # ("default", "normal", "framework")
 SIGNAL_INITS = ("default", "normal")  # the starts notebook 04 measures at initialisation
 
 
+START_NAMES = {"normal": "from N(0, 0.01²)", "framework": "from the framework's default"}
+
+
 def run_key(cell, num_layers, num_hiddens, seed, init="default"):
     study = "depth" if init == "default" else f"depth-init-{init}"
     return f"{study}/{cell}-{num_layers}x{num_hiddens}/seed{seed}"
@@ -909,17 +912,21 @@ def plot_short(runs, unigram=None):
 def plot_conv(entries, tab, unigram=None, vocab_size=28):
     """Validation perplexity against training tokens, one panel per cell,
     one colour per depth (every seed at the chosen rate; the wide LSTM dashed,
-    dropout dotted); a dot marks each run's chosen checkpoint at its test
+    dropout dotted, the initialisation check's runs from the other start
+    dash-dotted); a dot marks each run's chosen checkpoint at its test
     perplexity."""
     from matplotlib.figure import Figure
     from d2l_helpers.plot import Plot
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     axes = dict(zip(CELLS, fig.subplots(1, 3, sharey=True)))
-    for r in chosen_runs(entries, tab):
+    checks = [dict(r, other_start=True) for init in INITS[1:] for r in chosen_runs(entries, tab, init)]
+    for r in chosen_runs(entries, tab) + checks:
         ax, c = axes[r["cell"]], r["curves"]
-        style = "--" if r["num_hiddens"] != NUM_HIDDENS else ":" if r.get("dropout") else "-"
+        style = "--" if r["num_hiddens"] != NUM_HIDDENS else ":" if r.get("dropout") else \
+            "-." if r.get("other_start") else "-"
         color = f"C{r['num_layers'] - 1}" if r["num_hiddens"] == NUM_HIDDENS else "k"
         label = conv_name(r["cell"], r["num_layers"], r["num_hiddens"], r.get("dropout", 0.0))
+        label += f", {START_NAMES[r['init']]}" if r.get("other_start") else ""
         tokens = [t / 1e6 for t in c["tokens_seen"]]
         ax.plot(tokens, c["valid_ppl"], style, color=color, alpha=0.7, lw=1,
                 label=label if r["seed"] == CONV_SEEDS[0] else None)

@@ -265,6 +265,34 @@ def conv_runs(tab="pytorch", gain=1.0, stuck4=False):
     return out
 
 
+def init_runs(tab, init, ppl=5.3, escape=(604_800,) * 3):
+    """The initialisation check: the LSTM 3x256 trained from start ``init``
+    (screen and seeds as in :func:`conv_runs`), test ``ppl`` + 0.02 x seed; a
+    run whose ``escape`` is None never left the plateau."""
+    out = []
+    for r in conv_runs(tab):
+        if (r["cell"], r["num_layers"], r["num_hiddens"]) != ("lstm", 3, 256):
+            continue
+        job = study.Job("lstm", 3, 256, r["lr"], r["seed"], init=init)
+        left = escape[r["seed"]]
+        last = (ppl - 0.1 + (0.5 if r["lr"] == 1.0 else 0.0)) if left else 16.9 - 0.01 * r["lr"]
+        valid = [17.2, 16.0, 12.0, last] if left else [17.2, 17.1, 17.0, last]  # rate 2 wins
+        out.append(dict(r, key=job.key, init=init, escape_tokens=left, valid_ppl_chosen=min(valid),
+                        test_ppl=(ppl + 0.02 * r["seed"]) if left else 16.95,
+                        curves=dict(r["curves"], valid_ppl=valid)))
+    return out
+
+
+def stuck_lstm3(runs):
+    """``runs`` with every LSTM 3x256 run left on the plateau."""
+    for r in runs:
+        if (r["cell"], r["num_layers"], r["num_hiddens"]) == ("lstm", 3, 256):
+            last = 16.9 - 0.01 * r["lr"]  # rate 2 wins the screen
+            r.update(test_ppl=16.95, escape_tokens=None, valid_ppl_chosen=last,
+                     curves=dict(r["curves"], valid_ppl=[17.2, 17.1, 17.0, last]))
+    return runs
+
+
 def row(text, label):
     """The PyTorch column of the answer table's row ``label``."""
     line = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
@@ -273,7 +301,7 @@ def row(text, label):
 
 def test_depth_answer_follows_the_study_at_convergence(unigram):
     en = text_of(answers.render(conv_runs())[0], "04")
-    assert "**Answer:** trained until validation stopped improving" in section(en, "pytorch")
+    assert "**Answer:** significantly better than one layer:" in section(en, "pytorch")
     assert "RNN 2, GRU 2, LSTM 2." in section(en, "pytorch")
     assert row(en, "GRU 1 layer") == "5.42 ± 0.02"
     assert row(en, "GRU 2 layers") == "4.42 ± 0.02 (-1.00, p < 0.01 ↓)"  # Holm within the cell
@@ -307,6 +335,26 @@ def test_depth_table_has_a_column_per_tab(unigram):
     line = next(line for line in en.splitlines() if line.startswith("| GRU 2 layers |"))
     assert line == "| GRU 2 layers | 4.42 ± 0.02 (-1.00, p < 0.01 ↓) | 5.42 ± 0.02 (+0.00, p = 1.00) |"
     assert "these seeds show no significant effect of depth" in section(en, "mxnet")
+
+
+def test_depth_reports_the_initialisation_check(unigram):
+    runs = (conv_runs() + stuck_lstm3(conv_runs(tab="mxnet")) + init_runs("mxnet", "framework")
+            + init_runs("pytorch", "normal", ppl=6.5, escape=(2_116_800, None, 1_814_400)))
+    cells, readme = answers.render(runs)
+    en = text_of(cells, "04")
+    assert ("**The start, tested** (test perplexity; Holm-adjusted over these 2 tests): "
+            "PyTorch LSTM 3x256 from N(0, 0.01²): median 6.54 (1 of 3 runs never left the "
+            "letter-frequency plateau), 2 of 3 runs off the plateau (median 2.0 M tokens); "
+            "from PyTorch's default initializer (the study): 5.52 ± 0.02, off the plateau after "
+            "0.9 M tokens (not tested: a run diverged or never left the plateau); "
+            "MXNet LSTM 3x256 from MXNet's default initializer: 5.32 ± 0.02, off the plateau "
+            "after 0.6 M tokens; from N(0, 0.01²) (the study): median 16.95 (3 of 3 runs never "
+            "left the letter-frequency plateau), never off the plateau (not tested: ") in en
+    assert "initialisation check at convergence (MXNet, from MXNet's default initializer)" in readme
+    # the check's runs stay out of the study's own table and tests
+    assert row(en, "LSTM 3 layers") == "5.52 ± 0.02 (+0.00, p = 1.00)"
+    zh = text_of(cells, "04", lang=0)
+    assert "**检验起点**" in zh and "从 MXNet 的默认初始化出发" in zh and "从 N(0, 0.01²)出发" in zh
 
 
 def test_depth_contrasts_the_short_budget():
@@ -478,6 +526,8 @@ def every_outcome():
         "depth, better and worse": edit(conv_runs(), lambda r, c, s: r.update(test_ppl=r["test_ppl"] + 1.0)
                                         if (r["cell"], r["num_layers"]) == ("gru", 3) else None),
         "depth, one seed": [r for r in conv_runs() if r["seed"] == 0],
+        "depth, initialisation check": conv_runs() + stuck_lstm3(conv_runs(tab="mxnet"))
+        + init_runs("mxnet", "framework") + init_runs("pytorch", "normal", escape=(2_116_800, 1_814_400, None)),
         "depth, at the cap": edit(conv_runs(), lambda r, c, s: r.update(stop_reason="cap")
                                   if (r["cell"], r["num_layers"]) == ("gru", 1) else None),
         "ex1": ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05])
@@ -574,3 +624,13 @@ def test_no_function_of_the_generator_is_longer_than_50_lines():
                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     assert len(lengths) > 20  # the parse found the functions
     assert {name: n for name, n in lengths.items() if n > 50} == {}
+
+
+def test_the_recorded_curves_draw_the_initialisation_check_dash_dotted(unigram):
+    study_runs = stuck_lstm3(conv_runs(tab="mxnet"))
+    ax = study.plot_conv(study_runs + init_runs("mxnet", "framework"), "mxnet").fig.axes[2]  # LSTM
+    checks = [line for line in ax.get_lines() if line.get_linestyle() == "-."]
+    assert len(checks) == 3  # one per seed at the chosen rate
+    assert "LSTM 3x256, from the framework's default" in ax.get_legend_handles_labels()[1]
+    assert len(study.plot_conv(study_runs, "mxnet").fig.axes[2].get_lines()) == \
+        len(ax.get_lines()) - 6  # without the check: its 3 curves and 3 dots are gone

@@ -281,10 +281,11 @@ def depth_sections(runs):
         per_tab[tab] = (groups, marks)
         sections.append((tab, [conv_conditions(runs, tab, rows)], answer))
         readme.append(tab_heading("depth_heading", tab) + "\n\n" + study.conv_markdown(rows))
-    short = depth_short_budget(runs)
-    if short:
-        sections.append(("frameworks", [short], None))
-    return cell_text(depth_head(runs, per_tab), sections), readme
+    checks, readme_checks = depth_init_check(runs)
+    bullets = [b for b in (depth_short_budget(runs), checks) if b]
+    if bullets:
+        sections.append(("frameworks", bullets, None))
+    return cell_text(depth_head(runs, per_tab), sections), readme + readme_checks
 
 
 def depth_head(runs, per_tab):
@@ -423,6 +424,48 @@ def depth_short_budget(runs):
     flat = sum(abs(r["test_ppl"] - unigram) <= 0.01 * unigram for r in short)
     return say("04", "short_budget", budget=short[0]["budget_tokens"], runs=len(short), flat=flat,
                unigram=unigram)
+
+
+def start_name(tab, init):
+    """How the answer names the start ``init`` of a run of ``tab`` (the
+    study's own runs, "default", start where that tab's train_ch8 starts)."""
+    if init == "default":
+        init = frameworks.TABS[tab].train_start
+    return say("04", "start_normal") if init == "normal" else \
+        say("04", "start_framework", tab=TAB_NAMES[tab])
+
+
+def escape_text(runs):
+    """When ``runs`` left the letter-frequency plateau: the median tokens, and how many."""
+    left = sorted(r["escape_tokens"] for r in runs if r.get("escape_tokens") is not None)
+    if not left:
+        return say("04", "escape_none")
+    key = "escape_all" if len(left) == len(runs) else "escape_some"
+    return say("04", key, tokens=statistics.median(left) / 1e6, left=len(left), n=len(runs))
+
+
+def depth_init_check(runs):
+    """The initialisation check at convergence: each configuration trained
+    from the other start (``depth-conv-init-<init>/``) against the study's own
+    runs of it; one family of tests over every tab, Holm-adjusted.  Returns
+    the bullet ((zh, en) pair, or None) and the docs/RESULTS.md tables."""
+    pairs, readme = [], []
+    for tab in MEASURED:
+        own = {r["config"]: r["runs"] for r in study.conv_summary(runs, tab)}
+        for init in study.INITS[1:]:
+            rows = study.conv_summary(runs, tab, init)
+            readme += [result_words("init_heading", tab=TAB_NAMES[tab], start=start_name(tab, init)[1])
+                       + "\n\n" + study.conv_markdown(rows)] if rows else []
+            pairs += [(tab, init, row, own[row["config"]]) for row in rows if row["config"] in own]
+    if not pairs:
+        return None, readme
+    family = holm([htest(row["runs"], base, "test_ppl") for _, _, row, base in pairs])
+    items = [say("04", "init_item", tab=TAB_NAMES[tab], name=row["name"], start=start_name(tab, init),
+                 ppl=summary(row["runs"], "test_ppl"), escape=escape_text(row["runs"]),
+                 own_start=start_name(tab, "default"), own_ppl=summary(base, "test_ppl"),
+                 own_escape=escape_text(base), mark=mark(w))
+             for (tab, init, row, base), w in zip(pairs, family)]
+    return say("04", "init_check", items=join(items), n=len(family)), readme
 
 
 def chose_last(runs):
