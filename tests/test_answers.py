@@ -342,14 +342,14 @@ def test_depth_reports_the_initialisation_check(unigram):
             + init_runs("pytorch", "normal", ppl=6.5, escape=(2_116_800, None, 1_814_400)))
     cells, readme = answers.render(runs)
     en = text_of(cells, "04")
-    assert ("**The start, tested** (test perplexity; Holm-adjusted over these 2 tests): "
+    assert ("**The start, tested** (Holm-adjusted over these 2 tests): "
             "PyTorch LSTM 3x256 from N(0, 0.01²): median 6.54 (1 of 3 runs never left the "
-            "letter-frequency plateau), 2 of 3 runs off the plateau (median 2.0 M tokens); "
-            "from PyTorch's default initializer (the study): 5.52 ± 0.02, off the plateau after "
-            "0.9 M tokens (not tested: a run diverged or never left the plateau); "
+            "letter-frequency plateau), 2 of 3 off the plateau (median 2.0 M tokens) "
+            "(the study, from PyTorch's default initializer: 5.52 ± 0.02, off the plateau at "
+            "0.9 M tokens; not tested: a run diverged or never left the plateau); "
             "MXNet LSTM 3x256 from MXNet's default initializer: 5.32 ± 0.02, off the plateau "
-            "after 0.6 M tokens; from N(0, 0.01²) (the study): median 16.95 (3 of 3 runs never "
-            "left the letter-frequency plateau), never off the plateau (not tested: ") in en
+            "at 0.6 M tokens (the study, from N(0, 0.01²): median 16.95 (3 of 3 runs never "
+            "left the letter-frequency plateau); not tested: ") in en
     assert "initialisation check at convergence (MXNet, from MXNet's default initializer)" in readme
     # the check's runs stay out of the study's own table and tests
     assert row(en, "LSTM 3 layers") == "5.52 ± 0.02 (+0.00, p = 1.00)"
@@ -610,9 +610,9 @@ def test_both_languages_have_the_same_snippets_and_placeholders():
 
 
 def test_a_placeholder_the_code_does_not_fill_is_named():
-    assert answers.words("04", "stopping", "en", patience=3, cap="1,209,600").startswith("Stopping: 3 checkpoints")
-    with pytest.raises(KeyError, match=r"04\.en\.md: \[stopping\] has the placeholder \{cap\}"):
-        answers.words("04", "stopping", "en", patience=3)
+    assert answers.words("04", "escape_all", "en", tokens=1.2e6 / 1e6) == ", off the plateau at 1.2 M tokens"
+    with pytest.raises(KeyError, match=r"04\.en\.md: \[escape_some\] has the placeholder \{n\}"):
+        answers.words("04", "escape_some", "en", tokens=1.2, left=2)
     with pytest.raises(KeyError, match=r"no snippet \[nonsense\]"):
         answers.say("04", "nonsense")
 

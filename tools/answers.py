@@ -293,7 +293,7 @@ def depth_head(runs, per_tab):
     common = dict(intro=intro(say("04", "table")), legend=say("04", "legend"), note=say("common", "note"))
     if not per_tab:
         return tuple(h + "\n\n" for h in say("04", "head_unmeasured", **common))  # no table yet
-    head = say("04", "head", stopping=conv_stopping(runs), **common)
+    head = say("04", "head", **common)
     return tuple(f"{h}\n\n{t}" for h, t in zip(head, conv_table(per_tab)))
 
 
@@ -352,14 +352,6 @@ def conv_conditions(runs, tab, rows):
     limit = join(parts, ("", "")) if parts else ""
     return say("04", "conditions", runs=len(every), precisions=listing(precision),
                device=device_of(every).removeprefix("CPU: "), chosen=len(chosen), early=early, limit=limit)
-
-
-def conv_stopping(runs):
-    """How every run of the study stopped, once for all tabs (a (zh, en) pair)."""
-    every = [r for tab in MEASURED for r in study.conv_runs(runs, tab)]
-    patience = "/".join(str(p) for p in sorted({r["patience"] for r in every}))
-    cap = "/".join(f"{c:,}" for c in sorted({r["budget_tokens"] for r in every}))
-    return say("04", "stopping", patience=patience, cap=cap)
 
 
 def conv_depth(groups):
@@ -436,10 +428,11 @@ def start_name(tab, init):
 
 
 def escape_text(runs):
-    """When ``runs`` left the letter-frequency plateau: the median tokens, and how many."""
+    """When ``runs`` left the letter-frequency plateau: the median tokens, and
+    how many (nothing when none did: their median already says so)."""
     left = sorted(r["escape_tokens"] for r in runs if r.get("escape_tokens") is not None)
     if not left:
-        return say("04", "escape_none")
+        return "", ""
     key = "escape_all" if len(left) == len(runs) else "escape_some"
     return say("04", key, tokens=statistics.median(left) / 1e6, left=len(left), n=len(runs))
 
