@@ -265,15 +265,15 @@ def conv_runs(tab="pytorch", gain=1.0, stuck4=False):
     return out
 
 
-def init_runs(tab, init, ppl=5.3, escape=(604_800,) * 3):
-    """The initialisation check: the LSTM 3x256 trained from start ``init``
+def init_runs(tab, init, ppl=5.3, escape=(604_800,) * 3, layers=3):
+    """The initialisation check: the LSTM ``layers``x256 trained from start ``init``
     (screen and seeds as in :func:`conv_runs`), test ``ppl`` + 0.02 x seed; a
     run whose ``escape`` is None never left the plateau."""
     out = []
     for r in conv_runs(tab):
-        if (r["cell"], r["num_layers"], r["num_hiddens"]) != ("lstm", 3, 256):
+        if (r["cell"], r["num_layers"], r["num_hiddens"], r["dropout"]) != ("lstm", layers, 256, 0.0):
             continue
-        job = study.Job("lstm", 3, 256, r["lr"], r["seed"], init=init)
+        job = study.Job("lstm", layers, 256, r["lr"], r["seed"], init=init)
         left = escape[r["seed"]]
         last = (ppl - 0.1 + (0.5 if r["lr"] == 1.0 else 0.0)) if left else 16.9 - 0.01 * r["lr"]
         valid = [17.2, 16.0, 12.0, last] if left else [17.2, 17.1, 17.0, last]  # rate 2 wins
@@ -342,27 +342,26 @@ def test_depth_reports_the_initialisation_check(unigram):
             + init_runs("pytorch", "normal", ppl=6.5, escape=(2_116_800, None, 1_814_400)))
     cells, readme = answers.render(runs)
     en = text_of(cells, "04")
-    assert ("**The start, tested:** "  # no test on either side: nothing to correct
-            "PyTorch LSTM 3x256 from N(0, 0.01²): median 6.54 (1 of 3 runs never left the "
-            "letter-frequency plateau), 2 of 3 off the plateau (median 2.0 M tokens) "
-            "(the study, from PyTorch's default initializer: 5.52 ± 0.02, off the plateau at "
-            "0.9 M tokens; not tested: a run diverged or never left the plateau); "
-            "MXNet LSTM 3x256 from MXNet's default initializer: 5.32 ± 0.02, off the plateau "
-            "at 0.6 M tokens (the study, from N(0, 0.01²): median 16.95 (3 of 3 runs never "
-            "left the letter-frequency plateau); not tested: ") in en
+    # each start pooled over the tabs (the study's own runs and the check's), Fisher on "left the plateau"
+    assert ("**The start, tested** (each tab trained from both starts): LSTM 3x256 from N(0, 0.01²): "
+            "2 of 6 runs left the plateau (PyTorch 2 of 3 at 2.0 M tokens, test median 6.54 (1 of 3 runs "
+            "never left the letter-frequency plateau); MXNet 0 of 3); from the frameworks' own initializers: "
+            "6 of 6 (PyTorch 3 of 3 at 0.9 M tokens, test 5.52 ± 0.02; MXNet 3 of 3 at 0.6 M tokens, "
+            "test 5.32 ± 0.02); Fisher's exact test p = 0.06.") in en
     assert "initialisation check at convergence (MXNet, from MXNet's default initializer)" in readme
     # the check's runs stay out of the study's own table and tests
     assert row(en, "LSTM 3 layers") == "5.52 ± 0.02 (+0.00, p = 1.00)"
     zh = text_of(cells, "04", lang=0)
-    assert "**检验起点：**" in zh and "从 MXNet 的默认初始化出发" in zh and "从 N(0, 0.01²)出发" in zh
-    # one start checked, its study side on the plateau: no test, so no correction to name
+    assert "**检验起点**" in zh and "从 N(0, 0.01²) 出发，6 次中 2 次离开平台" in zh
+    # one tab checked: its own two starts
     alone = text_of(answers.render(stuck_lstm3(conv_runs(tab="mxnet")) + init_runs("mxnet", "framework"))[0], "04")
-    assert "**The start, tested:** MXNet LSTM 3x256 from MXNet's default initializer: 5.32 ± 0.02" in alone
-    both = text_of(answers.render(conv_runs() + conv_runs(tab="mxnet") + init_runs("mxnet", "framework")
-                                  + init_runs("pytorch", "normal", ppl=6.5))[0], "04")
-    assert "**The start, tested** (Holm-adjusted over these 2 tests): PyTorch LSTM 3x256 from " \
-        "N(0, 0.01²): 6.52 ± 0.02, off the plateau at 0.6 M tokens (the study, from PyTorch's default " \
-        "initializer: 5.52 ± 0.02, off the plateau at 0.9 M tokens; +1.00, p < 0.01 ↑)" in both
+    assert "LSTM 3x256 from N(0, 0.01²): 0 of 3 runs left the plateau (MXNet 0 of 3); from the frameworks' " \
+        "own initializers: 3 of 3 (MXNet 3 of 3 at 0.6 M tokens, test 5.32 ± 0.02); Fisher's exact test p = 0.10." in alone
+    # two configurations checked: Holm over their two tests
+    two = text_of(answers.render(conv_runs(tab="mxnet") + init_runs("mxnet", "framework")
+                                 + init_runs("mxnet", "framework", layers=2))[0], "04")
+    assert "(each tab trained from both starts; Holm-adjusted over these 2 tests): LSTM 2x256 from" in two
+    assert "Fisher's exact test p = 1.00; LSTM 3x256" in two  # 3 of 3 left from either start
 
 
 def test_depth_contrasts_the_short_budget():
@@ -536,8 +535,8 @@ def every_outcome():
         "depth, one seed": [r for r in conv_runs() if r["seed"] == 0],
         "depth, initialisation check": conv_runs() + stuck_lstm3(conv_runs(tab="mxnet"))
         + init_runs("mxnet", "framework") + init_runs("pytorch", "normal", escape=(2_116_800, 1_814_400, None)),
-        "depth, initialisation check tested": conv_runs() + conv_runs(tab="mxnet")
-        + init_runs("mxnet", "framework") + init_runs("pytorch", "normal", ppl=6.5),
+        "depth, two initialisation checks": conv_runs(tab="mxnet") + init_runs("mxnet", "framework")
+        + init_runs("mxnet", "framework", layers=2),
         "depth, at the cap": edit(conv_runs(), lambda r, c, s: r.update(stop_reason="cap")
                                   if (r["cell"], r["num_layers"]) == ("gru", 1) else None),
         "ex1": ex1_runs([9.9, 10.2, 10.0], [10.1, 9.8, 10.05])
@@ -620,9 +619,10 @@ def test_both_languages_have_the_same_snippets_and_placeholders():
 
 
 def test_a_placeholder_the_code_does_not_fill_is_named():
-    assert answers.words("04", "escape_all", "en", tokens=1.2e6 / 1e6) == ", off the plateau at 1.2 M tokens"
-    with pytest.raises(KeyError, match=r"04\.en\.md: \[escape_some\] has the placeholder \{n\}"):
-        answers.words("04", "escape_some", "en", tokens=1.2, left=2)
+    assert answers.words("04", "init_tab_left", "en", tab="MXNet", left=3, n=3, tokens=1.2, ppl="5.18") == \
+        "MXNet 3 of 3 at 1.2 M tokens, test 5.18"
+    with pytest.raises(KeyError, match=r"04\.en\.md: \[init_tab_left\] has the placeholder \{ppl\}"):
+        answers.words("04", "init_tab_left", "en", tab="MXNet", left=3, n=3, tokens=1.2)
     with pytest.raises(KeyError, match=r"no snippet \[nonsense\]"):
         answers.say("04", "nonsense")
 
