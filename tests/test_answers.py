@@ -343,7 +343,7 @@ def test_depth_reports_the_initialisation_check(unigram):
     cells, readme = answers.render(runs)
     en = text_of(cells, "04")
     # each start pooled over the tabs (the study's own runs and the check's), Fisher on "left the plateau"
-    assert ("**The start, tested** (each tab trained from both starts): LSTM 3x256 from N(0, 0.01²): "
+    assert ("**The start, tested:** LSTM 3x256 from $N(0, 0.01^2)$: "
             "2 of 6 runs left the plateau (PyTorch 2 of 3 at 2.0 M tokens, test median 6.54 (1 of 3 runs "
             "never left the letter-frequency plateau); MXNet 0 of 3); from the frameworks' own initializers: "
             "6 of 6 (PyTorch 3 of 3 at 0.9 M tokens, test 5.52 ± 0.02; MXNet 3 of 3 at 0.6 M tokens, "
@@ -352,15 +352,15 @@ def test_depth_reports_the_initialisation_check(unigram):
     # the check's runs stay out of the study's own table and tests
     assert row(en, "LSTM 3 layers") == "5.52 ± 0.02 (+0.00, p = 1.00)"
     zh = text_of(cells, "04", lang=0)
-    assert "**检验起点**" in zh and "从 N(0, 0.01²) 出发，6 次中 2 次离开平台" in zh
+    assert "**检验起点：**" in zh and "从 $N(0, 0.01^2)$ 出发，6 次中 2 次离开平台" in zh
     # one tab checked: its own two starts
     alone = text_of(answers.render(stuck_lstm3(conv_runs(tab="mxnet")) + init_runs("mxnet", "framework"))[0], "04")
-    assert "LSTM 3x256 from N(0, 0.01²): 0 of 3 runs left the plateau (MXNet 0 of 3); from the frameworks' " \
+    assert "LSTM 3x256 from $N(0, 0.01^2)$: 0 of 3 runs left the plateau (MXNet 0 of 3); from the frameworks' " \
         "own initializers: 3 of 3 (MXNet 3 of 3 at 0.6 M tokens, test 5.32 ± 0.02); Fisher's exact test p = 0.10." in alone
     # two configurations checked: Holm over their two tests
     two = text_of(answers.render(conv_runs(tab="mxnet") + init_runs("mxnet", "framework")
                                  + init_runs("mxnet", "framework", layers=2))[0], "04")
-    assert "(each tab trained from both starts; Holm-adjusted over these 2 tests): LSTM 2x256 from" in two
+    assert "(Holm-adjusted over these 2 tests): LSTM 2x256 from" in two
     assert "Fisher's exact test p = 1.00; LSTM 3x256" in two  # 3 of 3 left from either start
 
 
