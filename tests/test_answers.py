@@ -323,7 +323,7 @@ def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
             r["stop_reason"] = "cap"  # at the cap, still improving (its last checkpoint chosen)
     en = text_of(answers.render(runs)[0], "04")
     assert row(en, "LSTM 4 layers") == \
-        "median 16.95 (3 of 3 runs never left the letter-frequency plateau) (not tested)"
+        "median 16.95 (3 of 3 on the plateau, not tested)"
     # a group stuck on the plateau is named as such, not as "still improving"
     assert "Never left the letter-frequency plateau within the cap: LSTM 4x256. " \
         "Still improving at the cap: GRU 1x256 (the budget limits these claims)." in en

@@ -314,14 +314,25 @@ def conv_table(per_tab):
                 if c not in groups:
                     cells.append("—")
                     continue
-                mark = marks.get(c)
                 if any(stuck(r, "test_ppl") for r in groups[c]):
-                    mark = say("04", "not_tested")  # the summary already says why
+                    cells.append(stuck_cell(groups[c])[lang])  # a median, and no test
+                    continue
+                mark = marks.get(c)
                 wrap = ("（{}）", " ({})")[lang]  # Chinese text takes full-width brackets
                 cells.append(summary(groups[c], "test_ppl")[lang] + (wrap.format(mark[lang]) if mark else ""))
             lines.append(f"| {conv_label(c)[lang]} | " + " | ".join(cells) + " |")
         out.append("\n".join(lines))
     return tuple(out)
+
+
+def stuck_cell(runs):
+    """A table cell for a group with a diverged run or one that never left the
+    plateau: the median, how many runs, and that it was not tested (short: the
+    conditions below name the group)."""
+    bad = [s for s in (stuck(r, "test_ppl") for r in runs) if s]
+    kind = say("04", "cell_plateau") if max(set(bad), key=bad.count) == "plateau" else say("common", "diverged")
+    return say("04", "stuck_cell", median=statistics.median(values(runs, "test_ppl")), bad=len(bad),
+               n=len(runs), kind=kind)
 
 
 def conv_label(config):

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 IMG = ROOT / "img"
 DOC = ROOT / "docs" / "FIGURES.md"
 DPI = 100
-DPIS = {"results-depth-conv.png": 80}  # a grid of up to 3 x 3 panels: smaller, to stay light
+DPIS = {"results-depth-conv.png": 70}  # a grid of up to 3 x 3 panels: smaller, to stay light
 UNIFORM = 28
 TAB_NAMES = {name: t.title for name, t in frameworks.TABS.items()}  # display names: the registry's
 
