@@ -325,7 +325,7 @@ def test_depth_reports_a_median_for_runs_stuck_on_the_plateau(unigram):
     assert row(en, "LSTM 4 layers") == \
         "median 16.95 (3 of 3 on the plateau, not tested)"
     # a group stuck on the plateau is named as such, not as "still improving"
-    assert "Never left the letter-frequency plateau within the cap: LSTM 4x256. " \
+    assert "Never left the plateau: LSTM 4x256. " \
         "Still improving at the cap: GRU 1x256 (the budget limits these claims)." in en
 
 
