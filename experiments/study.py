@@ -937,7 +937,7 @@ def plot_conv(entries, tab, unigram=None, vocab_size=28):
             ax.axhline(unigram, ls=":", color="gray", lw=1)
         ax.set_yscale("log")
         ax.set_ylim(4.5, 2 * vocab_size)
-        ax.set_title(f"{cell.upper()}, {tab}")
+        ax.set_title(f"{cell.upper()}, {frameworks.TABS[tab].title}")
         ax.set_xlabel("training tokens (millions)")
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[1]:
