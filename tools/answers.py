@@ -291,9 +291,9 @@ def depth_sections(runs):
 def depth_head(runs, per_tab):
     """The first paragraph of notebook 04's cell (source, stopping rule, legend), then its table."""
     common = dict(intro=intro(say("04", "table")), legend=say("04", "legend"), note=say("common", "note"))
-    if not per_tab:
-        return tuple(h + "\n\n" for h in say("04", "head_unmeasured", **common))  # no table yet
     head = say("04", "head", **common)
+    if not per_tab:
+        return tuple(h + "\n\n" for h in head)  # no table yet
     return tuple(f"{h}\n\n{t}" for h, t in zip(head, conv_table(per_tab)))
 
 
