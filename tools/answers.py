@@ -329,8 +329,8 @@ def stuck_cell(runs):
     """A table cell for a group with a diverged run or one that never left the
     plateau: the median, how many runs, and that it was not tested (short: the
     conditions below name the group)."""
-    bad = [s for s in (stuck(r, "test_ppl") for r in runs) if s]
-    kind = say("04", "cell_plateau") if max(set(bad), key=bad.count) == "plateau" else say("common", "diverged")
+    bad, most = stuck_runs(runs, "test_ppl")
+    kind = say("04", "cell_plateau") if most == "plateau" else say("common", "diverged")
     return say("04", "stuck_cell", median=statistics.median(values(runs, "test_ppl")), bad=len(bad),
                n=len(runs), kind=kind)
 
@@ -486,13 +486,13 @@ def depth_init_check(runs):
     groups = {c: g for c, g in init_groups(runs).items() if len(g) == 2}
     if not groups:
         return None, readme
-    counts = {c: [(len(left(sum(g[s].values(), []))), len(sum(g[s].values(), [])))
-                  for s in ("normal", "framework")] for c, g in groups.items()}
+    pooled = {c: [sum(g[s].values(), []) for s in ("normal", "framework")] for c, g in groups.items()}
+    counts = {c: [(len(left(rs)), len(rs)) for rs in starts] for c, starts in pooled.items()}
     ps = stats.holm([study.fisher_exact(*a, *b) for a, b in counts.values()])
     items = [say("04", "init_item", name=study.conv_name(*c), normal_left=a[0], normal_n=a[1],
                  normal_tabs=start_tabs(groups[c]["normal"]), framework_left=b[0], framework_n=b[1],
                  framework_tabs=start_tabs(groups[c]["framework"]),
-                 p="p < 0.01" if p < 0.01 else f"p = {p:.2f}")
+                 p=_p(dict(p=p)))
              for (c, (a, b)), p in zip(counts.items(), ps)]
     key = "init_check_holm" if len(items) > 1 else "init_check"
     return say("04", key, items=join(items), n=len(items)), readme
@@ -619,13 +619,19 @@ def stuck(run, field):
     return "plateau" if k and k[0] == k[1] else None
 
 
+def stuck_runs(runs, field):
+    """How each stuck run of ``runs`` is stuck ('diverged' or 'plateau'), and the commonest of these (None: none is)."""
+    bad = [s for s in (stuck(r, field) for r in runs) if s]
+    return bad, (max(set(bad), key=bad.count) if bad else None)
+
+
 def summary(runs, field):
     """'mean ± sd' as a (zh, en) pair; where a run diverged or never left the
     plateau, the median and how many runs did so instead (a mean means nothing there)."""
-    bad = [s for s in (stuck(r, field) for r in runs) if s]
+    bad, most = stuck_runs(runs, field)
     if not bad:
         return ms(values(runs, field))
-    kind = say("common", max(set(bad), key=bad.count))  # the snippet [diverged] or [plateau]
+    kind = say("common", most)  # the snippet [diverged] or [plateau]
     return say("common", "median", median=statistics.median(values(runs, field)), n=len(runs), bad=len(bad),
                kind=kind)
 
